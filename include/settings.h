@@ -117,4 +117,8 @@ bool settings_net_contains(const settings_net *net, const uint8_t addr[16]);
 /* Name of an action: "accept", "reject", "tempfail". */
 const char *settings_action_name(settings_action a);
 
+/* Name of the i-th configuration key (table order), NULL past the last:
+ * lets tests and documentation checks walk every key. */
+const char *settings_key_name(size_t i);
+
 #endif
