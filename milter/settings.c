@@ -114,6 +114,9 @@ void settings_error(settings_loader *ld, const char *fmt, ...)
         snprintf(msg, sizeof msg, "%s: %s", ld->path, reason);
     else
         snprintf(msg, sizeof msg, "built-in default: %s", reason);
+    for (char *p = msg; *p != '\0'; p++) /* the file's bytes are not trusted */
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
     ld->errors++;
     if (ld->report != NULL)
         ld->report(ld->ctx, msg);

@@ -429,7 +429,7 @@ static bool set_list(settings_loader *ld, const settings_key *k, void *field,
     return true;
 }
 
-/* A name server: ADDR, IPv4:PORT or [IPv6]:PORT (or [IPv6]). */
+/* A name server: ADDR, IPv4:PORT or [IPv6]:PORT. */
 static bool server_ok(char *item)
 {
     unsigned char buf[16];
@@ -446,7 +446,7 @@ static bool server_ok(char *item)
         host[len] = '\0';
         if (inet_pton(AF_INET6, host, buf) != 1)
             return false;
-        return end[1] == '\0' || (end[1] == ':' && port(end + 2) > 0);
+        return end[1] == ':' && port(end + 2) > 0;
     }
     char *colon = strchr(item, ':');
     if (colon == NULL || (size_t)(colon - item) >= sizeof host)

@@ -331,7 +331,6 @@ static void test_good_values(void **state)
         {"dry_run = 1", "dry_run", "yes"},
         {"dns_servers = 192.0.2.53, 192.0.2.54:5353 [2001:db8::53]:53 ::1",
          "dns_servers", "192.0.2.53|192.0.2.54:5353|[2001:db8::53]:53|::1"},
-        {"dns_servers = [::1]", "dns_servers", "[::1]"},
         {"dns_timeout = 100ms", "dns_timeout", "100"},
         {"dns_timeout = 3", "dns_timeout", "3000"},
         {"dns_timeout = 8s", "dns_timeout", "8000"},
@@ -453,6 +452,15 @@ static void test_bad_values(void **state)
         {"dns_servers = 192.0.2.1 [2001:db8::1]:70000",
          "dns_servers: '[2001:db8::1]:70000' is not ADDR, ADDR:PORT or "
          "[IPv6]:PORT with a port from 1 to 65535"},
+        {"dns_servers = [::1]",
+         "dns_servers: '[::1]' is not ADDR, ADDR:PORT or [IPv6]:PORT with a "
+         "port from 1 to 65535"},
+        {"dns_servers = [::1]:",
+         "dns_servers: '[::1]:' is not ADDR, ADDR:PORT or [IPv6]:PORT with a "
+         "port from 1 to 65535"},
+        {"dns_servers = [::1:53",
+         "dns_servers: '[::1:53' is not ADDR, ADDR:PORT or [IPv6]:PORT with a "
+         "port from 1 to 65535"},
         {"dns_servers = [192.0.2.1]:53",
          "dns_servers: '[192.0.2.1]:53' is not ADDR, ADDR:PORT or "
          "[IPv6]:PORT with a port from 1 to 65535"},
@@ -536,6 +544,7 @@ static void test_bad_values(void **state)
         {"authserv_id = mx1;x", "authserv_id 'mx1;x' may hold only letters, "
                                 "digits, '-', '.' and '_'"},
         {"nosuchkey = 1", "unknown key 'nosuchkey'"},
+        {"bad\x1b[2Jkey = 1", "unknown key 'bad?[2Jkey'"},
         {"Socket = unix:/x", "unknown key 'Socket'"},
         {"socket unix:/x", "expected 'key = value', found no '='"},
         {"= value", "no key before '='"},
@@ -704,6 +713,28 @@ static void test_nul_byte(void **state)
     assert_string_equal(m.text[0], want);
 }
 
+/* Templates longer than a reply can carry are refused. */
+static void test_long_template(void **state)
+{
+    (void)state;
+    static char text[2048];
+    struct msgs m;
+    int n = snprintf(text, sizeof text, "reject_text = ");
+    memset(text + n, 'x', 980);
+    text[n + 980] = '\0';
+    settings *s = load_text(text, &m);
+    assert_non_null(s);
+    assert_int_equal(strlen(s->reject_text), 980);
+    settings_unref(s);
+    strcat(text, "x\n");
+    assert_null(load_text(text, &m));
+    assert_int_equal(m.n, 1);
+    char want[512];
+    snprintf(want, sizeof want, "%s:1: reject_text is longer than 980 bytes",
+             conf_path);
+    assert_string_equal(m.text[0], want);
+}
+
 /* dns_timeout must not exceed deadline; the later line is blamed. */
 static void test_timeout_vs_deadline(void **state)
 {
@@ -758,6 +789,10 @@ static void test_missing_file(void **state)
                         "/nonexistent-dir/spfgate.conf: No such file or "
                         "directory");
     assert_null(settings_load(path, NULL, NULL)); /* no callback: fine */
+    m.n = 0;
+    assert_null(settings_load("/", collect, &m));
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.text[0], "/: Is a directory");
 }
 
 /* The sample configuration loads cleanly, equals the defaults, and
@@ -1009,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_syntax),
         cmocka_unit_test(test_nul_byte),
+        cmocka_unit_test(test_long_template),
         cmocka_unit_test(test_timeout_vs_deadline),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_sample_conf),
