@@ -108,15 +108,15 @@ void settings_error(settings_loader *ld, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
+    for (char *p = reason; *p != '\0'; p++) /* it quotes the file's bytes */
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
     if (ld->path != NULL && ld->line > 0)
         snprintf(msg, sizeof msg, "%s:%u: %s", ld->path, ld->line, reason);
     else if (ld->path != NULL)
         snprintf(msg, sizeof msg, "%s: %s", ld->path, reason);
     else
         snprintf(msg, sizeof msg, "built-in default: %s", reason);
-    for (char *p = msg; *p != '\0'; p++) /* the file's bytes are not trusted */
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-            *p = '?';
     ld->errors++;
     if (ld->report != NULL)
         ld->report(ld->ctx, msg);

@@ -74,11 +74,16 @@ static long port(const char *s)
 }
 
 /* True for a domain name: dot-separated labels of letters, digits and
- * '-' (not at either end of a label), 1..63 bytes each, 253 in all. */
+ * '-' (not at either end of a label), 1..63 bytes each, 253 in all, the
+ * last one not all digits (that is a bad IPv4 address, not a name). */
 static bool domain_ok(const char *d)
 {
     size_t len = strlen(d), label = 0;
     if (len == 0 || len > 253)
+        return false;
+    const char *last = strrchr(d, '.');
+    last = last ? last + 1 : d;
+    if (strspn(last, "0123456789") == strlen(last))
         return false;
     for (size_t i = 0; i <= len; i++) {
         char c = d[i];

@@ -489,6 +489,13 @@ static void test_bad_values(void **state)
         {"trusted_networks = ::1 2001:db8::/129",
          "trusted_networks: '2001:db8::/129' is not a network (ADDR or "
          "ADDR/LEN, LEN up to 32 for IPv4, 128 for IPv6)"},
+        {"exempt_senders = 192.0.2.1",
+         "exempt_senders: '192.0.2.1' is not a domain name"},
+        {"exempt_senders = example.com.",
+         "exempt_senders: 'example.com.' is not a domain name"},
+        {"socket = inet:25@999.0.0.1",
+         "socket 'inet:25@999.0.0.1' must be inet:PORT@ADDR with a port from "
+         "1 to 65535 and an IPv4 address or host name"},
         {"exempt_senders = example..com",
          "exempt_senders: 'example..com' is not a domain name"},
         {"exempt_senders = -bad.example",
