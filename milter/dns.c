@@ -1,0 +1,629 @@
+/*
+ * dns.c - spfgate's DNS layer under libspf2 (an SPF_dns_server_t).
+ *
+ * Owns: the configured name servers and query timeout (set once by
+ * dns_setup), one glibc resolver state per thread (created on the thread's
+ * first lookup, closed at thread exit), and the pointer to the thread's
+ * current evaluation context (dns_eval). libspf2's own cache layer is not
+ * used: it ignores TTLs and keeps errors for half an hour.
+ *
+ * Each lookup: refused with TRY_AGAIN when the evaluation's deadline has
+ * passed; otherwise one res_nquery with one attempt and a timeout of
+ * min(query timeout, time left), rounded up to whole seconds (glibc's
+ * resolver counts seconds). The answer section is parsed here (names
+ * with dn_expand, so libresolv is not needed); CNAME chains inside the answer
+ * are followed (and re-queried once or twice when the server stopped at a
+ * CNAME). Type SPF (99) is answered NODATA without a query: RFC 7208 3.1
+ * retired it.
+ *
+ * Name servers: IPv4 go into nsaddr_list; IPv6 into glibc's extension
+ * slots (_u._ext.nsaddrs, with the nsaddr_list family zeroed), which glibc
+ * frees in res_nclose. At most DNS_MAX_SERVERS.
+ *
+ * Fails: never as a call. Out of memory or an unusable resolver gives
+ * TRY_AGAIN; a name that cannot be a domain name gives HOST_NOT_FOUND.
+ */
+#include "config.h"
+
+#include "dns.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <spf2/spf.h>
+#include <spf2/spf_dns.h>
+#include <spf2/spf_dns_rr.h>
+
+/* Largest DNS message (over TCP). */
+#define DNS_MSG_MAX 65535
+/* CNAME links followed for one lookup. */
+#define DNS_CNAME_MAX 8
+/* Extra queries for a CNAME target the server did not resolve itself. */
+#define DNS_REQUERY_MAX 2
+
+/* One configured name server. */
+typedef struct {
+    struct sockaddr_storage addr;
+} dns_server_addr;
+
+/* Process-wide configuration, fixed by dns_setup. */
+static dns_server_addr cfg_servers[DNS_MAX_SERVERS];
+static size_t cfg_n_servers;
+static unsigned cfg_timeout_ms = 2000;
+static unsigned cfg_generation;
+
+/* One thread's resolver. */
+typedef struct {
+    struct __res_state res;
+    unsigned char *buf; /* DNS_MSG_MAX bytes */
+    unsigned generation;
+} dns_thread;
+
+static _Thread_local dns_thread *cur_thread;
+static _Thread_local dns_eval *cur_eval;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+/* Frees one thread's resolver state. */
+static void thread_free(void *p)
+{
+    dns_thread *t = p;
+    if (t == NULL)
+        return;
+    res_nclose(&t->res);
+    free(t->buf);
+    free(t);
+}
+
+/* Creates the key whose destructor closes a thread's resolver. */
+static void thread_key_create(void)
+{
+    (void)pthread_key_create(&thread_key, thread_free);
+}
+
+/* Parses "ADDR", "ADDR:PORT", "[V6]:PORT", "[V6]" or a bare IPv6 address. */
+static int parse_server(const char *s, struct sockaddr_storage *out)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *port = NULL;
+    size_t len;
+
+    memset(out, 0, sizeof(*out));
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL)
+            return -1;
+        len = (size_t)(end - s - 1);
+        if (end[1] == ':')
+            port = end + 2;
+        else if (end[1] != '\0')
+            return -1;
+        s++;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+            len = (size_t)(colon - s);
+            port = colon + 1;
+        } else {
+            len = strlen(s);
+        }
+    }
+    if (len == 0 || len >= sizeof(host))
+        return -1;
+    memcpy(host, s, len);
+    host[len] = '\0';
+
+    unsigned long pnum = 53;
+    if (port != NULL) {
+        char *endp;
+        errno = 0;
+        pnum = strtoul(port, &endp, 10);
+        if (*port == '\0' || *endp != '\0' || errno != 0 || pnum == 0 ||
+            pnum > 65535)
+            return -1;
+    }
+    struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)pnum);
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)pnum);
+        return 0;
+    }
+    return -1;
+}
+
+int dns_setup(const char *const *servers, size_t n_servers,
+              unsigned query_timeout_ms, char *err, size_t errlen)
+{
+    if (n_servers > DNS_MAX_SERVERS) {
+        snprintf(err, errlen, "at most %d name servers are supported",
+                 DNS_MAX_SERVERS);
+        return -1;
+    }
+    dns_server_addr parsed[DNS_MAX_SERVERS];
+    for (size_t i = 0; i < n_servers; i++) {
+        if (servers[i] == NULL || parse_server(servers[i], &parsed[i].addr)) {
+            snprintf(err, errlen, "bad name server address \"%s\"",
+                     servers[i] != NULL ? servers[i] : "(null)");
+            return -1;
+        }
+    }
+    memcpy(cfg_servers, parsed, n_servers * sizeof(parsed[0]));
+    cfg_n_servers = n_servers;
+    cfg_timeout_ms = query_timeout_ms != 0 ? query_timeout_ms : 2000;
+    cfg_generation++;
+    pthread_once(&thread_key_once, thread_key_create);
+    return 0;
+}
+
+/* Puts the configured servers into a freshly initialised resolver. */
+static int thread_set_servers(struct __res_state *res)
+{
+    for (int i = 0; i < MAXNS; i++) {
+        free(res->_u._ext.nsaddrs[i]);
+        res->_u._ext.nsaddrs[i] = NULL;
+    }
+    for (size_t i = 0; i < cfg_n_servers; i++) {
+        const struct sockaddr_storage *a = &cfg_servers[i].addr;
+        if (a->ss_family == AF_INET) {
+            memcpy(&res->nsaddr_list[i], a, sizeof(struct sockaddr_in));
+        } else {
+            struct sockaddr_in6 *v6 = malloc(sizeof(*v6));
+            if (v6 == NULL)
+                return -1;
+            memcpy(v6, a, sizeof(*v6));
+            memset(&res->nsaddr_list[i], 0, sizeof(res->nsaddr_list[i]));
+            res->nsaddr_list[i].sin_family = 0;
+            res->_u._ext.nsaddrs[i] = v6;
+        }
+    }
+    res->nscount = (int)cfg_n_servers;
+    return 0;
+}
+
+/* Returns the calling thread's resolver, creating it on first use. */
+static dns_thread *thread_get(void)
+{
+    dns_thread *t = cur_thread;
+    if (t != NULL && t->generation == cfg_generation)
+        return t;
+    if (t != NULL) {
+        thread_free(t);
+        cur_thread = NULL;
+        (void)pthread_setspecific(thread_key, NULL);
+    }
+    pthread_once(&thread_key_once, thread_key_create);
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->buf = malloc(DNS_MSG_MAX);
+    if (t->buf == NULL || res_ninit(&t->res) != 0) {
+        log_msg(LOG_LEVEL_ERR, "dns: cannot initialise the resolver");
+        free(t->buf);
+        free(t);
+        return NULL;
+    }
+    if (cfg_n_servers > 0 && thread_set_servers(&t->res) != 0) {
+        thread_free(t);
+        return NULL;
+    }
+    t->res.options &= ~(unsigned long)(RES_DNSRCH | RES_DEFNAMES);
+    t->generation = cfg_generation;
+    cur_thread = t;
+    (void)pthread_setspecific(thread_key, t);
+    return t;
+}
+
+void dns_thread_cleanup(void)
+{
+    dns_thread *t = cur_thread;
+    cur_thread = NULL;
+    if (t != NULL) {
+        (void)pthread_setspecific(thread_key, NULL);
+        thread_free(t);
+    }
+}
+
+/* Milliseconds from a to b (negative when b is earlier). */
+static long long ms_between(const struct timespec *a, const struct timespec *b)
+{
+    return (long long)(b->tv_sec - a->tv_sec) * 1000 +
+           (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+void dns_eval_begin(dns_eval *ev, unsigned deadline_ms, const char *top_domain)
+{
+    memset(ev, 0, sizeof(*ev));
+    clock_gettime(CLOCK_MONOTONIC, &ev->deadline);
+    ev->deadline.tv_sec += deadline_ms / 1000;
+    ev->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000;
+    if (ev->deadline.tv_nsec >= 1000000000) {
+        ev->deadline.tv_sec++;
+        ev->deadline.tv_nsec -= 1000000000;
+    }
+    ev->top_domain = top_domain;
+    ev->top_herrno = -1;
+    cur_eval = ev;
+}
+
+void dns_eval_end(void)
+{
+    cur_eval = NULL;
+}
+
+unsigned dns_eval_remaining_ms(const dns_eval *ev)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long left = ms_between(&now, &ev->deadline);
+    return left > 0 ? (unsigned)left : 0;
+}
+
+/* True when s can be sent as a query name: labels of 1-63 octets, total
+ * at most 253 (one trailing dot allowed), no dot-less empty name. */
+static bool name_is_queryable(const char *s)
+{
+    size_t len = strlen(s);
+    if (len > 0 && s[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253)
+        return false;
+    size_t label = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if (++label > 63) {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+/* Compares two domain names, ignoring case and one trailing dot. */
+static bool name_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 0 && a[la - 1] == '.')
+        la--;
+    if (lb > 0 && b[lb - 1] == '.')
+        lb--;
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* True when a TXT string starts an SPF version 1 record. */
+static bool txt_is_spf1(const char *txt)
+{
+    return strncasecmp(txt, "v=spf1", 6) == 0 &&
+           (txt[6] == '\0' || txt[6] == ' ');
+}
+
+/* Appends one RR's data to rr at index idx; returns 0 or -1. */
+static int rr_put(SPF_dns_rr_t *rr, int idx, const void *data, size_t len)
+{
+    if (SPF_dns_rr_buf_realloc(rr, idx, len) != SPF_E_SUCCESS)
+        return -1;
+    memcpy(rr->rr[idx], data, len);
+    return 0;
+}
+
+/* Copies the character-strings of one TXT RR into one NUL-ended string. */
+static int rr_put_txt(SPF_dns_rr_t *rr, int idx, const unsigned char *rd,
+                      size_t rdlen)
+{
+    if (SPF_dns_rr_buf_realloc(rr, idx, rdlen + 1) != SPF_E_SUCCESS)
+        return -1;
+    char *dst = rr->rr[idx]->txt;
+    size_t pos = 0, out = 0;
+    while (pos < rdlen) {
+        size_t n = rd[pos++];
+        if (n > rdlen - pos)
+            n = rdlen - pos;
+        memcpy(dst + out, rd + pos, n);
+        out += n;
+        pos += n;
+    }
+    dst[out] = '\0';
+    return 0;
+}
+
+/* Result of parsing one answer. */
+typedef struct {
+    int count;              /* RRs of the wanted type stored */
+    char tail[NS_MAXDNAME]; /* end of the CNAME chain */
+    bool chain_ended_open;  /* chain ended at a CNAME without data */
+    unsigned long ttl;      /* lowest TTL seen */
+} parse_result;
+
+/* One answer RR, located inside the message. */
+typedef struct {
+    char owner[NS_MAXDNAME];
+    unsigned type, cls;
+    unsigned long ttl;
+    const unsigned char *rdata;
+    size_t rdlen;
+} wire_rr;
+
+/* Reads a 16-bit value. */
+static unsigned get16(const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+/* Splits the answer section into at most max RRs; returns the count or -1
+ * when the message is malformed. */
+static int split_answer(const unsigned char *msg, size_t len, wire_rr *rrs,
+                        int max)
+{
+    if (len < HFIXEDSZ)
+        return -1;
+    unsigned qd = get16(msg + 4), an = get16(msg + 6);
+    const unsigned char *p = msg + HFIXEDSZ, *end = msg + len;
+    for (unsigned i = 0; i < qd; i++) {
+        int n = dn_skipname(p, end);
+        if (n < 0 || end - (p + n) < QFIXEDSZ)
+            return -1;
+        p += n + QFIXEDSZ;
+    }
+    int count = 0;
+    for (unsigned i = 0; i < an && count < max; i++) {
+        wire_rr *r = &rrs[count];
+        int n = dn_expand(msg, end, p, r->owner, sizeof(r->owner));
+        if (n < 0 || end - (p + n) < RRFIXEDSZ)
+            return -1;
+        p += n;
+        r->type = get16(p);
+        r->cls = get16(p + 2);
+        r->ttl = (unsigned long)get16(p + 4) << 16 | get16(p + 6);
+        r->rdlen = get16(p + 8);
+        p += RRFIXEDSZ;
+        if ((size_t)(end - p) < r->rdlen)
+            return -1;
+        r->rdata = p;
+        p += r->rdlen;
+        count++;
+    }
+    return count;
+}
+
+/* Most answer RRs looked at in one message. */
+#define DNS_ANSWER_MAX 256
+
+/* Stores the wanted RRs of an answer into rr, following CNAMEs from qname.
+ * Returns 0, or -1 when the message is malformed or memory runs out. */
+static int parse_answer(const unsigned char *msg, int len, const char *qname,
+                        ns_type type, SPF_dns_rr_t *rr, parse_result *pr)
+{
+    static _Thread_local wire_rr rrs[DNS_ANSWER_MAX];
+    char name[NS_MAXDNAME];
+    const unsigned char *end = msg + len;
+
+    int n = split_answer(msg, (size_t)len, rrs, DNS_ANSWER_MAX);
+    if (n < 0)
+        return -1;
+    snprintf(pr->tail, sizeof(pr->tail), "%s", qname);
+    pr->ttl = 0xffffffffUL;
+
+    /* Walk the CNAME chain first (the answer may list it in any order). */
+    for (int hop = 0; hop < DNS_CNAME_MAX && type != ns_t_cname; hop++) {
+        int i = 0;
+        while (i < n && !(rrs[i].type == ns_t_cname &&
+                          name_equal(rrs[i].owner, pr->tail)))
+            i++;
+        if (i == n)
+            break;
+        if (dn_expand(msg, end, rrs[i].rdata, name, sizeof(name)) < 0)
+            return -1;
+        snprintf(pr->tail, sizeof(pr->tail), "%s", name);
+        if (rrs[i].ttl < pr->ttl)
+            pr->ttl = rrs[i].ttl;
+    }
+
+    int cnt = rr->num_rr;
+    for (int i = 0; i < n; i++) {
+        const wire_rr *w = &rrs[i];
+        if (w->type != (unsigned)type || w->cls != ns_c_in ||
+            !name_equal(w->owner, pr->tail))
+            continue;
+        int rc = 0;
+        switch (type) {
+        case ns_t_a:
+            if (w->rdlen != 4)
+                continue;
+            rc = rr_put(rr, cnt, w->rdata, 4);
+            break;
+        case ns_t_aaaa:
+            if (w->rdlen != 16)
+                continue;
+            rc = rr_put(rr, cnt, w->rdata, 16);
+            break;
+        case ns_t_mx:
+        case ns_t_ptr:
+        case ns_t_cname:
+            if (type == ns_t_mx && w->rdlen < 3)
+                continue;
+            if (dn_expand(msg, end, type == ns_t_mx ? w->rdata + 2 : w->rdata,
+                          name, sizeof(name)) < 0)
+                return -1;
+            rc = rr_put(rr, cnt, name, strlen(name) + 1);
+            break;
+        case ns_t_txt:
+            rc = rr_put_txt(rr, cnt, w->rdata, w->rdlen);
+            break;
+        default:
+            continue;
+        }
+        if (rc != 0)
+            return -1;
+        if (w->ttl < pr->ttl)
+            pr->ttl = w->ttl;
+        cnt++;
+    }
+    pr->count = cnt - rr->num_rr;
+    rr->num_rr = cnt;
+    pr->chain_ended_open = pr->count == 0 && !name_equal(pr->tail, qname);
+    return 0;
+}
+
+/* Runs one query; returns the answer length or -1 with *herrno set. */
+static int query_once(dns_thread *t, dns_eval *ev, const char *name,
+                      ns_type type, int *herrno)
+{
+    unsigned timeout_ms = cfg_timeout_ms;
+    if (ev != NULL) {
+        unsigned left = dns_eval_remaining_ms(ev);
+        if (left == 0) {
+            ev->deadline_hit = true;
+            *herrno = TRY_AGAIN;
+            return -1;
+        }
+        if (left < timeout_ms)
+            timeout_ms = left;
+        ev->queries++;
+    }
+    t->res.retrans = (int)((timeout_ms + 999) / 1000);
+    t->res.retry = 1;
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int len = res_nquery(&t->res, name, ns_c_in, type, t->buf, DNS_MSG_MAX);
+    if (len < 0) {
+        *herrno = t->res.res_h_errno;
+        if (*herrno != HOST_NOT_FOUND && *herrno != NO_DATA) {
+            *herrno = TRY_AGAIN;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            if (ev != NULL && ms_between(&t0, &t1) + 50 >= timeout_ms)
+                ev->timeouts++;
+        }
+    } else if (len > DNS_MSG_MAX) {
+        *herrno = TRY_AGAIN; /* cannot happen with a 64 KiB buffer */
+        len = -1;
+    } else {
+        *herrno = NETDB_SUCCESS;
+    }
+    if (ev != NULL && dns_eval_remaining_ms(ev) == 0 && *herrno == TRY_AGAIN)
+        ev->deadline_hit = true;
+    return len;
+}
+
+/* Notes what a lookup means for the evaluation's counters. */
+static void eval_account(dns_eval *ev, const char *domain, ns_type type,
+                         const SPF_dns_rr_t *rr)
+{
+    if (ev == NULL)
+        return;
+    if (rr->herrno == TRY_AGAIN)
+        ev->tempfails++;
+    else if (rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA)
+        ev->void_lookups++;
+    if (type == ns_t_txt && ev->top_herrno < 0 && ev->top_domain != NULL &&
+        name_equal(domain, ev->top_domain)) {
+        ev->top_herrno = rr->herrno;
+        for (int i = 0; i < rr->num_rr; i++)
+            if (txt_is_spf1(rr->rr[i]->txt))
+                ev->top_spf_records++;
+    }
+}
+
+/* The layer's lookup: one name, one type, for libspf2. */
+static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
+                                  ns_type type, int should_cache)
+{
+    (void)should_cache;
+    dns_eval *ev = cur_eval;
+    SPF_dns_rr_t *rr;
+
+    if (domain == NULL)
+        domain = "";
+    if (type == ns_t_spf || !name_is_queryable(domain)) {
+        rr = SPF_dns_rr_new_init(srv, domain, type, 0,
+                                 type == ns_t_spf ? NO_DATA : HOST_NOT_FOUND);
+        if (rr != NULL && type != ns_t_spf)
+            eval_account(ev, domain, type, rr);
+        return rr;
+    }
+    rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
+    if (rr == NULL)
+        return NULL;
+
+    dns_thread *t = thread_get();
+    if (t == NULL) {
+        rr->herrno = TRY_AGAIN;
+        eval_account(ev, domain, type, rr);
+        return rr;
+    }
+
+    char qname[NS_MAXDNAME];
+    snprintf(qname, sizeof(qname), "%s", domain);
+    unsigned long ttl = 0xffffffffUL;
+    for (int attempt = 0; attempt <= DNS_REQUERY_MAX; attempt++) {
+        int herrno;
+        int len = query_once(t, ev, qname, type, &herrno);
+        if (len < 0) {
+            rr->herrno = herrno;
+            break;
+        }
+        parse_result pr;
+        if (parse_answer(t->buf, len, qname, type, rr, &pr) != 0) {
+            rr->herrno = TRY_AGAIN;
+            rr->num_rr = 0;
+            break;
+        }
+        if (pr.ttl < ttl)
+            ttl = pr.ttl;
+        if (pr.count > 0) {
+            rr->herrno = NETDB_SUCCESS;
+            break;
+        }
+        rr->herrno = NO_DATA;
+        if (!pr.chain_ended_open || !name_is_queryable(pr.tail))
+            break;
+        snprintf(qname, sizeof(qname), "%s", pr.tail);
+    }
+    if (rr->herrno != NETDB_SUCCESS)
+        rr->num_rr = 0;
+    rr->ttl = ttl == 0xffffffffUL ? 0 : (time_t)ttl;
+    rr->utc_ttl = rr->ttl + time(NULL);
+    eval_account(ev, domain, type, rr);
+    return rr;
+}
+
+/* The layer's destructor. */
+static void layer_destroy(SPF_dns_server_t *srv)
+{
+    free(srv);
+}
+
+struct SPF_dns_server_struct *dns_layer_new(void)
+{
+    SPF_dns_server_t *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return NULL;
+    srv->destroy = layer_destroy;
+    srv->lookup = layer_lookup;
+    srv->get_spf = NULL;
+    srv->get_exp = NULL;
+    srv->add_cache = NULL;
+    srv->layer_below = NULL;
+    srv->name = "spfgate";
+    srv->debug = 0;
+    return srv;
+}

@@ -1,0 +1,404 @@
+/*
+ * test_spfcheck.c - spfcheck against a real resolver path, offline.
+ *
+ * Starts the test name server (SPFGATE_TESTDNS, the testdns tool) on
+ * 127.0.0.1 and a free port with a zone written here, points spfcheck at
+ * it, and checks a table of evaluations, the deadline, and 8 threads
+ * evaluating at once. Fails when the tool cannot be started.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spfcheck.h"
+
+static const char zone_text[] =
+    "pass.test TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
+    "soft.test TXT \"v=spf1 ~all\"\n"
+    "neutral.test TXT \"v=spf1 ?all\"\n"
+    "norec.test A 192.0.2.9\n"
+    "txtonly.test TXT \"hello world\"\n"
+    "bad.test TXT \"v=spf1 foo:bar -all\"\n"
+    "two.test TXT \"v=spf1 -all\"\n"
+    "two.test TXT \"v=spf1 +all\"\n"
+    "sf.test SERVFAIL\n"
+    "to.test TIMEOUT\n"
+    "helo.test TXT \"v=spf1 ip4:192.0.2.10 -all\"\n"
+    "ip6.test TXT \"v=spf1 ip6:2001:db8::/32 -all\"\n"
+    "a.test TXT \"v=spf1 a -all\"\n"
+    "a.test A 192.0.2.20\n"
+    "mx.test TXT \"v=spf1 mx -all\"\n"
+    "mx.test MX 10 mail.mx.test\n"
+    "mail.mx.test A 192.0.2.30\n"
+    "inc.test TXT \"v=spf1 include:pass.test -all\"\n"
+    "exp.test TXT \"v=spf1 -all exp=why.exp.test\"\n"
+    "why.exp.test TXT \"%{i} may not send for %{d}\"\n"
+    "cname.test CNAME pass.test\n"
+    "trunc.test TRUNCATE\n"
+    "trunc.test TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
+    "slow.test TXT \"v=spf1 a:d1.slow.test a:d2.slow.test a:d3.slow.test "
+    "a:d4.slow.test -all\"\n"
+    "d1.slow.test DELAY 600\n"
+    "d1.slow.test A 198.51.100.1\n"
+    "d2.slow.test DELAY 600\n"
+    "d2.slow.test A 198.51.100.2\n"
+    "d3.slow.test DELAY 600\n"
+    "d3.slow.test A 198.51.100.3\n"
+    "d4.slow.test DELAY 600\n"
+    "d4.slow.test A 198.51.100.4\n";
+
+static pid_t dns_pid = -1;
+static char zone_path[64];
+static char server[32];
+
+/* Builds a socket address from a textual IPv4 or IPv6 address. */
+static const struct sockaddr *addr_of(const char *ip,
+                                      struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1)
+        v4->sin_family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1)
+        v6->sin6_family = AF_INET6;
+    return (const struct sockaddr *)ss;
+}
+
+/* Evaluates one query. */
+static void eval(const char *ip, const char *helo, const char *sender,
+                 spfcheck_outcome *out)
+{
+    struct sockaddr_storage ss;
+    spfcheck_query q = {addr_of(ip, &ss), helo, sender};
+    spfcheck_eval(&q, out);
+}
+
+/* Starts testdns with the zone; fills `server` with "127.0.0.1:PORT". */
+static int start_dns(void)
+{
+    const char *bin = getenv("SPFGATE_TESTDNS");
+    if (bin == NULL) {
+        fprintf(stderr, "SPFGATE_TESTDNS is not set\n");
+        return -1;
+    }
+    const char *tmp = getenv("TMPDIR");
+    snprintf(zone_path, sizeof(zone_path), "%s/spfzone-XXXXXX",
+             tmp != NULL && strlen(tmp) < 40 ? tmp : "/tmp");
+    int fd = mkstemp(zone_path);
+    if (fd < 0)
+        return -1;
+    if (write(fd, zone_text, sizeof(zone_text) - 1) !=
+        (ssize_t)sizeof(zone_text) - 1) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    int p[2];
+    if (pipe(p) != 0)
+        return -1;
+    dns_pid = fork();
+    if (dns_pid < 0)
+        return -1;
+    if (dns_pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        execl(bin, "testdns", "-a", "127.0.0.1", "-p", "0", "-z", zone_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    char line[32];
+    int ok = f != NULL && fgets(line, sizeof(line), f) != NULL;
+    if (f != NULL)
+        fclose(f);
+    if (!ok || atoi(line) <= 0) {
+        fprintf(stderr, "testdns (%s) did not start\n", bin);
+        return -1;
+    }
+    snprintf(server, sizeof(server), "127.0.0.1:%d", atoi(line));
+    return 0;
+}
+
+/* Stops testdns and removes the zone file. */
+static void stop_dns(void)
+{
+    if (dns_pid > 0) {
+        kill(dns_pid, SIGTERM);
+        waitpid(dns_pid, NULL, 0);
+        dns_pid = -1;
+    }
+    if (zone_path[0] != '\0')
+        unlink(zone_path);
+}
+
+/* Starts spfcheck with the given timeouts against testdns. */
+static int init_with(unsigned query_ms, unsigned deadline_ms)
+{
+    const char *servers[] = {server};
+    spfcheck_options o = {servers, 1, query_ms, deadline_ms, "mx.local"};
+    char err[128];
+    if (spfcheck_init(&o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "spfcheck_init: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Group set-up: name server, spfcheck with a 1 s query timeout. */
+static int setup_main(void **state)
+{
+    (void)state;
+    if (start_dns() != 0)
+        return -1;
+    return init_with(1000, 3000);
+}
+
+/* Group tear-down. */
+static int teardown_main(void **state)
+{
+    (void)state;
+    spfcheck_shutdown();
+    return 0;
+}
+
+/* Deadline group set-up: 1 s queries, 1.5 s for the whole evaluation. */
+static int setup_deadline(void **state)
+{
+    (void)state;
+    return init_with(1000, 1500);
+}
+
+/* Deadline group tear-down: also stops the name server. */
+static int teardown_deadline(void **state)
+{
+    (void)state;
+    spfcheck_shutdown();
+    stop_dns();
+    return 0;
+}
+
+/* One row of the evaluation table. */
+typedef struct {
+    const char *what;
+    const char *ip, *helo, *sender;
+    spfcheck_result want;
+    const char *identity; /* NULL: not checked */
+    const char *problem;  /* substring of problem, NULL: not checked */
+} row;
+
+static const row rows[] = {
+    {"pass", "192.0.2.1", "h.test", "a@pass.test", SPFCHECK_PASS, "a@pass.test",
+     NULL},
+    {"fail", "192.0.2.2", "h.test", "a@pass.test", SPFCHECK_FAIL, NULL, NULL},
+    {"softfail", "192.0.2.2", "h.test", "a@soft.test", SPFCHECK_SOFTFAIL, NULL,
+     NULL},
+    {"neutral", "192.0.2.2", "h.test", "a@neutral.test", SPFCHECK_NEUTRAL, NULL,
+     NULL},
+    {"no TXT", "192.0.2.2", "h.test", "a@norec.test", SPFCHECK_NONE, NULL,
+     NULL},
+    {"NXDOMAIN", "192.0.2.2", "h.test", "a@nx.test", SPFCHECK_NONE, NULL, NULL},
+    {"TXT but no SPF", "192.0.2.2", "h.test", "a@txtonly.test", SPFCHECK_NONE,
+     NULL, NULL},
+    {"bad record", "192.0.2.2", "h.test", "a@bad.test", SPFCHECK_PERMERROR,
+     NULL, NULL},
+    {"two records", "192.0.2.2", "h.test", "a@two.test", SPFCHECK_PERMERROR,
+     NULL, NULL},
+    {"SERVFAIL", "192.0.2.2", "h.test", "a@sf.test", SPFCHECK_TEMPERROR, NULL,
+     NULL},
+    {"null sender", "192.0.2.1", "pass.test", "", SPFCHECK_PASS,
+     "postmaster@pass.test", NULL},
+    {"null sender fail", "192.0.2.3", "pass.test", "", SPFCHECK_FAIL,
+     "postmaster@pass.test", NULL},
+    {"HELO pass", "192.0.2.10", "helo.test", NULL, SPFCHECK_PASS, "helo.test",
+     NULL},
+    {"HELO fail", "192.0.2.11", "helo.test", NULL, SPFCHECK_FAIL, "helo.test",
+     NULL},
+    {"HELO literal", "192.0.2.10", "[192.0.2.10]", NULL, SPFCHECK_NONE, NULL,
+     "literal"},
+    {"HELO one label", "192.0.2.10", "localhost", NULL, SPFCHECK_NONE, NULL,
+     "multi-label"},
+    {"HELO missing", "192.0.2.10", NULL, NULL, SPFCHECK_NONE, NULL, NULL},
+    {"sender empty label", "192.0.2.1", "h.test", "a@pass..test", SPFCHECK_NONE,
+     NULL, "empty label"},
+    {"sender numeric top", "192.0.2.1", "h.test", "a@192.0.2.1", SPFCHECK_NONE,
+     NULL, "numeric"},
+    {"sender long label", "192.0.2.1", "h.test",
+     "a@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     ".test",
+     SPFCHECK_NONE, NULL, "63"},
+    {"IPv6 ip6", "2001:db8::1", "h.test", "a@ip6.test", SPFCHECK_PASS, NULL,
+     NULL},
+    {"IPv6 outside", "2001:db9::1", "h.test", "a@ip6.test", SPFCHECK_FAIL, NULL,
+     NULL},
+    {"v4-mapped", "::ffff:192.0.2.1", "h.test", "a@pass.test", SPFCHECK_PASS,
+     NULL, NULL},
+    {"loopback v4", "127.0.0.1", "h.test", "a@two.test", SPFCHECK_PERMERROR,
+     NULL, NULL},
+    {"loopback -all", "127.0.0.1", "h.test", "a@soft.test", SPFCHECK_SOFTFAIL,
+     NULL, NULL},
+    {"loopback pass.test", "127.0.0.1", "h.test", "a@pass.test", SPFCHECK_FAIL,
+     NULL, NULL},
+    {"loopback v6", "::1", "h.test", "a@pass.test", SPFCHECK_FAIL, NULL, NULL},
+    {"a pass", "192.0.2.20", "h.test", "a@a.test", SPFCHECK_PASS, NULL, NULL},
+    {"a fail", "192.0.2.21", "h.test", "a@a.test", SPFCHECK_FAIL, NULL, NULL},
+    {"mx pass", "192.0.2.30", "h.test", "a@mx.test", SPFCHECK_PASS, NULL, NULL},
+    {"mx fail", "192.0.2.31", "h.test", "a@mx.test", SPFCHECK_FAIL, NULL, NULL},
+    {"include pass", "192.0.2.1", "h.test", "a@inc.test", SPFCHECK_PASS, NULL,
+     NULL},
+    {"include fail", "192.0.2.5", "h.test", "a@inc.test", SPFCHECK_FAIL, NULL,
+     NULL},
+    {"CNAME to record", "192.0.2.1", "h.test", "a@cname.test", SPFCHECK_PASS,
+     NULL, NULL},
+    {"truncated: TCP", "192.0.2.1", "h.test", "a@trunc.test", SPFCHECK_PASS,
+     NULL, NULL},
+};
+
+/* Every row of the table. */
+static void test_table(void **state)
+{
+    (void)state;
+    int bad = 0;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const row *r = &rows[i];
+        spfcheck_outcome o;
+        eval(r->ip, r->helo, r->sender, &o);
+        bool ok = o.result == r->want;
+        if (r->identity != NULL && strcmp(o.identity, r->identity) != 0)
+            ok = false;
+        if (r->problem != NULL && strstr(o.problem, r->problem) == NULL)
+            ok = false;
+        if (!ok) {
+            bad++;
+            fprintf(stderr, "FAIL %s: got %s (identity %s, problem %s)\n",
+                    r->what, spfcheck_result_name(o.result), o.identity,
+                    o.problem);
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* A fail carries the explanation from exp=, macros expanded. */
+static void test_explanation(void **state)
+{
+    (void)state;
+    spfcheck_outcome o;
+    eval("192.0.2.7", "h.test", "joe@exp.test", &o);
+    assert_int_equal(o.result, SPFCHECK_FAIL);
+    /* libspf2 1.2.10 mangles spaces and later macros in exp= text;
+     * only the first macro is reliable. */
+    assert_true(strncmp(o.explanation, "192.0.2.7", 9) == 0);
+    assert_string_equal(o.domain, "exp.test");
+    assert_true(o.dns_queries >= 2);
+
+    eval("192.0.2.1", "h.test", "joe@pass.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_string_equal(o.explanation, "");
+    assert_string_equal(o.problem, "");
+}
+
+/* A name server that never answers costs one query timeout. */
+static void test_timeout(void **state)
+{
+    (void)state;
+    spfcheck_outcome o;
+    eval("192.0.2.2", "h.test", "a@to.test", &o);
+    assert_int_equal(o.result, SPFCHECK_TEMPERROR);
+    assert_true(o.elapsed_ms >= 900);
+    assert_true(o.elapsed_ms < 1000 + 500);
+}
+
+/* The evaluation stops at its deadline, within one query timeout. */
+static void test_deadline(void **state)
+{
+    (void)state;
+    spfcheck_outcome o;
+    eval("192.0.2.2", "h.test", "a@slow.test", &o);
+    assert_int_equal(o.result, SPFCHECK_TEMPERROR);
+    assert_string_equal(o.problem, "deadline exceeded");
+    assert_true(o.elapsed_ms >= 1500);
+    assert_true(o.elapsed_ms < 1500 + 1000 + 200);
+}
+
+/* Result names round-trip. */
+static void test_names(void **state)
+{
+    (void)state;
+    for (int r = 0; r < SPFCHECK_RESULT_COUNT; r++)
+        assert_int_equal(spfcheck_result_parse(spfcheck_result_name(r)), r);
+    assert_string_equal(spfcheck_result_name(SPFCHECK_SOFTFAIL), "softfail");
+    assert_int_equal(spfcheck_result_parse("PermError"), SPFCHECK_PERMERROR);
+    assert_int_equal(spfcheck_result_parse("bogus"), -1);
+    assert_int_equal(spfcheck_result_parse(NULL), -1);
+}
+
+static int thread_mismatches;
+static pthread_mutex_t thread_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* One thread: 200 evaluations over a few rows of the table. */
+static void *thread_main(void *arg)
+{
+    static const size_t pick[] = {0, 1, 2, 12, 20, 27, 29, 31, 32};
+    size_t seed = (size_t)(uintptr_t)arg;
+    int bad = 0;
+    for (int i = 0; i < 200; i++) {
+        const row *r = &rows[pick[(seed + (size_t)i) % 9]];
+        spfcheck_outcome o;
+        eval(r->ip, r->helo, r->sender, &o);
+        if (o.result != r->want)
+            bad++;
+    }
+    pthread_mutex_lock(&thread_lock);
+    thread_mismatches += bad;
+    pthread_mutex_unlock(&thread_lock);
+    return NULL;
+}
+
+/* 8 threads x 200 evaluations give the same results as one. */
+static void test_threads(void **state)
+{
+    (void)state;
+    pthread_t t[8];
+    for (uintptr_t i = 0; i < 8; i++)
+        assert_int_equal(
+            pthread_create(&t[i], NULL, thread_main, (void *)(i * 3)), 0);
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(thread_mismatches, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest main_tests[] = {
+        cmocka_unit_test(test_names),       cmocka_unit_test(test_table),
+        cmocka_unit_test(test_explanation), cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_threads),
+    };
+    const struct CMUnitTest deadline_tests[] = {
+        cmocka_unit_test(test_deadline),
+    };
+    int failed = cmocka_run_group_tests_name("spfcheck", main_tests, setup_main,
+                                             teardown_main);
+    if (dns_pid > 0)
+        failed += cmocka_run_group_tests_name(
+            "deadline", deadline_tests, setup_deadline, teardown_deadline);
+    stop_dns();
+    return failed != 0 ? 1 : 0;
+}
