@@ -2,8 +2,8 @@
 # miltc-null.sh - the milter-protocol client (miltc) against the filter
 # that continues everything (nullmilter), on a unix socket and on a TCP
 # port: full sessions must pass, a wrong expectation must be reported with
-# a non-zero exit, a dead socket must fail fast, and the load mode must
-# count its messages. miltc's own output is shown indented, so that its
+# a non-zero exit, the negotiated skip and no-reply flags must be honoured,
+# a dead socket must fail fast, and the load mode must count its messages. miltc's own output is shown indented, so that its
 # FAIL: lines are not counted as this test's.
 set -u
 tools="${SPFGATE_TOOLS:-tests/tools}"
@@ -25,11 +25,13 @@ stop_null() {
 }
 trap 'stop_null; rm -rf "$tmp"' EXIT
 
-# start_null SOCKET: starts nullmilter; returns 0 once it listens (it writes
-# its pid file after opening the socket), 1 if it exited or took too long.
+# start_null SOCKET [OPTION...]: starts nullmilter; returns 0 once it
+# listens (it writes its pid file after opening the socket), 1 if it exited
+# or took too long.
 start_null() {
   rm -f "$tmp/null.pid"
-  "$null" -p "$1" -P "$tmp/null.pid" 2>"$tmp/null.err" &
+  s=$1; shift
+  "$null" -p "$s" -P "$tmp/null.pid" "$@" 2>"$tmp/null.err" &
   pid=$!
   i=0
   while [ ! -s "$tmp/null.pid" ] && [ $i -lt 50 ]; do
@@ -160,6 +162,54 @@ if start_null "$sock"; then
   fi
 else
   echo "FAIL: nullmilter did not start on $sock"; show "$tmp/null.err"; fail=1
+fi
+
+# --- negotiation honoured: a skipped step, a no-reply step, a header ----
+# 0xa002 = SMFIP_NOHELO | SMFIP_NR_RCPT | SMFIP_NR_HELO (the last is moot).
+cat >"$tmp/flags.script" <<'EOF'
+connect client.example.org 192.0.2.10
+expect continue
+helo client.example.org
+expect notsent
+mail <alice@example.org>
+expect continue
+rcpt <bob@example.net>
+expect noreply
+data
+expect continue
+eoh
+eom
+expect header X-Null
+expect insheader X-Null 0 "hello  world"
+expect noheader Received-SPF
+expect continue
+quit
+EOF
+sock="unix:$tmp/flags.sock"
+if start_null "$sock" -F 0xa002 -H 'X-Null: hello  world'; then
+  "$miltc" -s "$sock" -t 5 <"$tmp/flags.script" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  if [ "$rc" -eq 0 ] && grep -q '^9 passed, 0 failed$' "$tmp/out" &&
+     grep -q '^optneg -> version 6 actions 0x1 protocol 0xa002$' "$tmp/out" &&
+     grep -q '^eom -> insheader 0 X-Null: hello  world$' "$tmp/out" &&
+     ! grep -q '^helo ->' "$tmp/out" && ! grep -q '^rcpt ->' "$tmp/out"; then
+    echo "ok: skipped and no-reply steps honoured, inserted header seen"
+  else
+    echo "FAIL: negotiated flags: exit $rc"; show "$tmp/out"; show "$tmp/err"; fail=1
+  fi
+  # the same script against a filter that wants every step must fail
+  stop_null
+  start_null "$sock" -H 'X-Other: x' || { echo "FAIL: nullmilter -H did not start"; fail=1; }
+  "$miltc" -s "$sock" -t 5 <"$tmp/flags.script" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  if [ "$rc" -eq 1 ] && grep -q '^FAIL: line 4: expected notsent, got continue' "$tmp/out" &&
+     grep -q '^FAIL: line 8: expected noreply, got continue' "$tmp/out" &&
+     grep -q '^FAIL: line 13: expected header X-Null, got insheader 0 X-Other: x' "$tmp/out"; then
+    echo "ok: unmet negotiation expectations reported"
+  else
+    echo "FAIL: unmet negotiation expectations: exit $rc"; show "$tmp/out"; show "$tmp/err"; fail=1
+  fi
+  stop_null
+else
+  echo "FAIL: nullmilter -F -H did not start"; show "$tmp/null.err"; fail=1
 fi
 
 # --- nobody listening: an error, fast, exit 1 ---------------------------

@@ -375,12 +375,12 @@ static int parse_step(struct step *st, const char *cmd, const char *rest,
                       const char *name, int line)
 {
     const struct opinfo *oi = NULL;
+    memset(st, 0, sizeof *st);
     for (size_t i = 0; i < N_OPINFOS; i++)
         if (strcmp(opinfos[i].name, cmd) == 0)
             oi = &opinfos[i];
     if (oi == NULL)
         return script_error(name, line, "unknown command");
-    memset(st, 0, sizeof *st);
     st->op = oi->op;
     st->line = line;
     st->raw = xstrdup(rest);
