@@ -44,6 +44,7 @@
 #include <spf2/spf.h>
 
 static SPF_server_t *server;
+static SPF_dns_server_t *dns_layer; /* SPF_server_free leaves it */
 static unsigned opt_deadline_ms = 8000;
 
 static const char *const result_names[SPFCHECK_RESULT_COUNT] = {
@@ -121,8 +122,9 @@ int spfcheck_init(const spfcheck_options *opt, char *err, size_t errlen)
         return -1;
     }
     server = SPF_server_new_dns(dns, 0);
+    dns_layer = dns;
     if (server == NULL) {
-        SPF_dns_free(dns);
+        spfcheck_shutdown();
         snprintf(err, errlen, "out of memory creating the SPF server");
         return -1;
     }
@@ -140,6 +142,9 @@ void spfcheck_shutdown(void)
     if (server != NULL)
         SPF_server_free(server);
     server = NULL;
+    if (dns_layer != NULL)
+        SPF_dns_free(dns_layer);
+    dns_layer = NULL;
     dns_thread_cleanup();
 }
 
