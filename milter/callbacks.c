@@ -1,0 +1,301 @@
+/*
+ * callbacks.c - the xxfi_* functions: gather facts, ask check/policy,
+ * apply the verdict through respond.
+ *
+ * Owns: the per-connection private pointer (a session), the current
+ * settings pointer for new connections.
+ *
+ * Fails: a callback without a session (allocation failed at connect, or
+ * the MTA skipped connect) answers with a temporary failure where the
+ * table allows one; close copes with a connection that never had a
+ * context. Nothing here exits the process or accepts mail because
+ * something broke.
+ */
+#include "config.h"
+
+#include "callbacks.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libmilter/mfdef.h>
+
+#include "check.h"
+#include "headers.h"
+#include "log.h"
+#include "policy.h"
+#include "respond.h"
+#include "session.h"
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static settings *current;
+
+void callbacks_set_settings(settings *cfg)
+{
+    pthread_mutex_lock(&cfg_lock);
+    settings *old = current;
+    current = cfg;
+    pthread_mutex_unlock(&cfg_lock);
+    settings_unref(old);
+}
+
+void callbacks_shutdown(void)
+{
+    callbacks_set_settings(NULL);
+}
+
+/* A reference to the current settings, or NULL. */
+static settings *current_settings(void)
+{
+    pthread_mutex_lock(&cfg_lock);
+    settings *s = current ? settings_ref(current) : NULL;
+    pthread_mutex_unlock(&cfg_lock);
+    return s;
+}
+
+/* The session of a connection, or NULL. */
+static session *get(SMFICTX *ctx)
+{
+    return (session *)smfi_getpriv(ctx);
+}
+
+/* A macro's value, or NULL when absent or empty. */
+static const char *macro(SMFICTX *ctx, const char *name)
+{
+    const char *v = smfi_getsymval(ctx, (char *)name);
+    return v && *v ? v : NULL;
+}
+
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                             unsigned long f2, unsigned long f3,
+                             unsigned long *pf0, unsigned long *pf1,
+                             unsigned long *pf2, unsigned long *pf3)
+{
+    (void)ctx;
+    (void)f2;
+    (void)f3;
+    unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+    if ((f0 & want) != want)
+        return SMFIS_REJECT; /* the MTA cannot let us add headers */
+    *pf0 = want;
+    /* Steps spfgate has nothing to say at: skip them when the MTA can. */
+    *pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH);
+    *pf2 = 0;
+    *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
+{
+    settings *cfg = current_settings();
+    session *ss = cfg ? session_new(cfg) : NULL;
+    settings_unref(cfg);
+    if (ss == NULL)
+        return respond_error(ctx, NULL, REPLIES_STAGE_CONNECT,
+                             "cannot create a session (out of memory)");
+    smfi_setpriv(ctx, ss);
+    session_set_client(ss, hostname, addr);
+    session_set_authserv_id(ss, macro(ctx, "j"));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_helo(SMFICTX *ctx, char *helo)
+{
+    session *ss = get(ctx);
+    if (ss == NULL)
+        return respond_error(ctx, NULL, REPLIES_STAGE_HELO, "no session");
+    if (session_set_helo(ss, helo) != 0)
+        return respond_error(ctx, ss, REPLIES_STAGE_HELO, "out of memory");
+    session_set_authserv_id(ss, macro(ctx, "j"));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
+{
+    session *ss = get(ctx);
+    if (ss == NULL)
+        return respond_error(ctx, NULL, REPLIES_STAGE_MAIL, "no session");
+    if (session_begin_message(ss, argv ? argv[0] : NULL) != 0)
+        return respond_error(ctx, ss, REPLIES_STAGE_MAIL, "out of memory");
+    session_set_queue_id(ss, macro(ctx, "i"));
+    session_set_authserv_id(ss, macro(ctx, "j"));
+    ss->msg.authenticated = macro(ctx, "{auth_authen}") != NULL;
+
+    check_input in = {
+        .client = ss->have_client ? (struct sockaddr *)&ss->client : NULL,
+        .helo = ss->helo,
+        .mail_from = ss->msg.mail_from,
+        .authenticated = ss->msg.authenticated,
+    };
+    check_result *c = &ss->msg.check;
+    check_message(ss->cfg, &in, ss->helo_evaluated ? &ss->helo_outcome : NULL,
+                  c);
+    if (c->facts.helo_checked && !ss->helo_evaluated) {
+        ss->helo_outcome = c->helo;
+        ss->helo_evaluated = true;
+    }
+    policy_step st =
+        policy_step_at(ss->cfg, &c->verdict, REPLIES_STAGE_MAIL, false);
+    if (st.kind == POLICY_CARRY) {
+        ss->msg.carried = true;
+        return SMFIS_CONTINUE;
+    }
+    return respond_step(ctx, ss, REPLIES_STAGE_MAIL, &st, NULL);
+}
+
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+    session *ss = get(ctx);
+    if (ss == NULL || !ss->msg.active)
+        return respond_error(ctx, ss, REPLIES_STAGE_RCPT,
+                             "RCPT without a message");
+    const char *rcpt = argv ? argv[0] : NULL;
+    policy_step st = {.kind = POLICY_CONTINUE};
+    if (ss->msg.carried)
+        st = policy_step_at(ss->cfg, &ss->msg.check.verdict, REPLIES_STAGE_RCPT,
+                            policy_rcpt_excepted(ss->cfg, rcpt));
+    if (st.kind == POLICY_REPLY) {
+        ss->msg.rcpt_refused++;
+        return respond_step(ctx, ss, REPLIES_STAGE_RCPT, &st, rcpt);
+    }
+    ss->msg.rcpt_ok++;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
+{
+    session *ss = get(ctx);
+    if (ss == NULL || !ss->msg.active)
+        return SMFIS_CONTINUE; /* answered at end of message */
+    if (name == NULL || strcasecmp(name, "Authentication-Results") != 0)
+        return SMFIS_CONTINUE;
+    unsigned index = ++ss->msg.ar_seen;
+    if (ss->authserv_id != NULL && value != NULL &&
+        headers_ar_claims(value, ss->authserv_id)) {
+        if (ss->msg.n_ar_remove < SESSION_MAX_AR)
+            ss->msg.ar_remove[ss->msg.n_ar_remove++] = index;
+        else
+            ss->msg.ar_overflow = true;
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* Fills the header facts of one identity. */
+static void spf_facts(const session *ss, const spfcheck_outcome *o,
+                      bool helo_identity, headers_spf *h)
+{
+    memset(h, 0, sizeof *h);
+    h->result = o->result;
+    h->helo_identity = helo_identity;
+    h->identity = o->identity;
+    h->client_ip = ss->client_ip;
+    h->helo = ss->helo;
+    h->envelope_from = ss->msg.check.sender;
+    h->receiver = ss->authserv_id;
+    h->mechanism = o->mechanism[0] ? o->mechanism : NULL;
+    h->problem = o->problem[0] ? o->problem : NULL;
+}
+
+/* Removes forged Authentication-Results and adds spfgate's headers.
+ * Returns 0, or -1 when the MTA refused a change. */
+static int edit_headers(SMFICTX *ctx, session *ss)
+{
+    const check_result *c = &ss->msg.check;
+    /* Highest index first, so the others keep their numbers. */
+    for (unsigned i = ss->msg.n_ar_remove; i-- > 0;)
+        if (smfi_chgheader(ctx, "Authentication-Results",
+                           (int)ss->msg.ar_remove[i], NULL) != MI_SUCCESS)
+            return -1;
+    if (c->facts.skip != POLICY_SKIP_NONE || !c->facts.mail_checked)
+        return 0;
+    headers_spf mail, helo;
+    spf_facts(ss, &c->mail, false, &mail);
+    if (c->facts.helo_checked)
+        spf_facts(ss, &c->helo, true, &helo);
+    char value[HEADERS_VALUE_MAX + 1];
+    if (ss->cfg->add_auth_results && ss->authserv_id != NULL) {
+        headers_auth_results(ss->authserv_id, &mail,
+                             c->facts.helo_checked ? &helo : NULL, value,
+                             sizeof value);
+        if (smfi_insheader(ctx, 0, "Authentication-Results", value) !=
+            MI_SUCCESS)
+            return -1;
+    }
+    if (ss->cfg->add_received_spf) {
+        if (c->facts.helo_checked) {
+            headers_received_spf(&helo, value, sizeof value);
+            if (smfi_insheader(ctx, 0, "Received-SPF", value) != MI_SUCCESS)
+                return -1;
+        }
+        headers_received_spf(&mail, value, sizeof value);
+        if (smfi_insheader(ctx, 0, "Received-SPF", value) != MI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+
+static sfsistat on_eom(SMFICTX *ctx)
+{
+    session *ss = get(ctx);
+    if (ss == NULL || !ss->msg.active)
+        return respond_error(ctx, ss, REPLIES_STAGE_EOM,
+                             "end of message without a message");
+    session_set_queue_id(ss, macro(ctx, "i"));
+    if (ss->msg.ar_overflow)
+        return respond_error(ctx, ss, REPLIES_STAGE_EOM,
+                             "too many forged Authentication-Results "
+                             "headers to remove");
+    if (edit_headers(ctx, ss) != 0)
+        return respond_error(ctx, ss, REPLIES_STAGE_EOM,
+                             "the MTA refused a header change");
+    respond_log_accept(ss);
+    session_reset_message(ss);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_abort(SMFICTX *ctx)
+{
+    session *ss = get(ctx);
+    if (ss != NULL)
+        session_reset_message(ss);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_close(SMFICTX *ctx)
+{
+    session *ss = get(ctx);
+    if (ss != NULL) {
+        smfi_setpriv(ctx, NULL);
+        session_free(ss);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat on_data(SMFICTX *ctx)
+{
+    (void)ctx;
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc filter = {
+    .xxfi_name = "spfgate",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_connect = on_connect,
+    .xxfi_helo = on_helo,
+    .xxfi_envfrom = on_envfrom,
+    .xxfi_envrcpt = on_envrcpt,
+    .xxfi_header = on_header,
+    .xxfi_eom = on_eom,
+    .xxfi_abort = on_abort,
+    .xxfi_close = on_close,
+    .xxfi_data = on_data,
+    .xxfi_negotiate = on_negotiate,
+};
+
+struct smfiDesc *callbacks_filter(void)
+{
+    return &filter;
+}
