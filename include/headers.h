@@ -26,14 +26,14 @@
 /* The facts about one evaluated identity. Strings may be NULL. */
 typedef struct {
     spfcheck_result result;
-    bool helo_identity;       /* true: identity=helo, false: mailfrom */
-    const char *identity;     /* the checked identity (address or HELO name) */
-    const char *client_ip;    /* printable client address */
-    const char *helo;         /* the HELO/EHLO argument as the client sent it */
-    const char *envelope_from;/* the MAIL FROM address as sent ("" for <>) */
-    const char *receiver;     /* our host name (authserv-id or {j}) */
-    const char *mechanism;    /* matching mechanism, may be NULL */
-    const char *problem;      /* for temperror/permerror, may be NULL */
+    bool helo_identity;    /* true: identity=helo, false: mailfrom */
+    const char *identity;  /* the checked identity (address or HELO name) */
+    const char *client_ip; /* printable client address */
+    const char *helo;      /* the HELO/EHLO argument as the client sent it */
+    const char *envelope_from; /* the MAIL FROM address as sent ("" for <>) */
+    const char *receiver;      /* our host name (authserv-id or {j}) */
+    const char *mechanism;     /* matching mechanism, may be NULL */
+    const char *problem;       /* for temperror/permerror, may be NULL */
 } headers_spf;
 
 /* Writes the Received-SPF value (without "Received-SPF: "). Returns the
@@ -45,8 +45,7 @@ size_t headers_received_spf(const headers_spf *f, char *out, size_t outlen);
  * the HELO result: "id; spf=pass smtp.mailfrom=a@b; spf=none smtp.helo=h".
  * Returns the length written. */
 size_t headers_auth_results(const char *authserv_id, const headers_spf *mail,
-                            const headers_spf *helo, char *out,
-                            size_t outlen);
+                            const headers_spf *helo, char *out, size_t outlen);
 
 /* True when an existing Authentication-Results value claims
  * `authserv_id` (RFC 8601 section 5: such headers must be removed):

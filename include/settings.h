@@ -41,58 +41,58 @@ typedef struct {
 typedef struct settings settings;
 struct settings {
     /* Daemon */
-    char *socket;          /* "unix:PATH", "inet:PORT@ADDR", "inet6:PORT@ADDR" */
-    char *socket_owner;    /* unix socket owner (user name), NULL: unchanged */
-    char *socket_group;    /* unix socket group, NULL: unchanged */
-    mode_t socket_mode;    /* unix socket mode, default 0660 */
-    char *user;            /* drop to this user after the socket exists */
-    char *group;           /* and this group (default: the user's) */
-    char *pidfile;         /* NULL: none */
-    bool log_syslog;       /* log = syslog (default) or stderr */
-    int log_facility;      /* LOG_MAIL by default */
-    int log_level;         /* a log_level value, default info */
+    char *socket;       /* "unix:PATH", "inet:PORT@ADDR", "inet6:PORT@ADDR" */
+    char *socket_owner; /* unix socket owner (user name), NULL: unchanged */
+    char *socket_group; /* unix socket group, NULL: unchanged */
+    mode_t socket_mode; /* unix socket mode, default 0660 */
+    char *user;         /* drop to this user after the socket exists */
+    char *group;        /* and this group (default: the user's) */
+    char *pidfile;      /* NULL: none */
+    bool log_syslog;    /* log = syslog (default) or stderr */
+    int log_facility;   /* LOG_MAIL by default */
+    int log_level;      /* a log_level value, default info */
     unsigned milter_timeout; /* seconds libmilter waits on the MTA, 7200 */
 
     /* SPF and DNS */
-    bool check_helo;          /* evaluate the HELO identity too (default yes) */
-    settings_list dns_servers;/* "ADDR[:PORT]" list; empty: the system's */
-    unsigned dns_timeout_ms;  /* per query, default 2000 */
-    unsigned deadline_ms;     /* per evaluation, default 8000 */
+    bool check_helo; /* evaluate the HELO identity too (default yes) */
+    settings_list dns_servers; /* "ADDR[:PORT]" list; empty: the system's */
+    unsigned dns_timeout_ms;   /* per query, default 2000 */
+    unsigned deadline_ms;      /* per evaluation, default 8000 */
 
     /* Who is not checked */
-    settings_net *trusted;    /* default 127.0.0.0/8 ::1 */
+    settings_net *trusted; /* default 127.0.0.0/8 ::1 */
     size_t n_trusted;
-    bool skip_auth;                 /* SMTP AUTH senders skip (default yes) */
-    settings_list exempt_senders;   /* sender domains never checked */
-    settings_list exempt_recipients;/* recipients whose mail is not checked */
-    settings_list rcpt_exceptions;  /* recipients let through a refusal:
-                                       "postmaster" (any domain) or an address;
-                                       default postmaster */
+    bool skip_auth;                  /* SMTP AUTH senders skip (default yes) */
+    settings_list exempt_senders;    /* sender domains never checked */
+    settings_list exempt_recipients; /* recipients whose mail is not checked */
+    settings_list rcpt_exceptions;   /* recipients let through a refusal:
+                                        "postmaster" (any domain) or an address;
+                                        default postmaster */
 
     /* Policy */
-    settings_action action[SPFCHECK_RESULT_COUNT]; /* on_pass ... on_permerror */
-    bool dry_run;             /* log "would reject", add headers, never refuse */
-    int reject_code;          /* default 550; must be legal at RCPT */
-    int tempfail_code;        /* default 451; must be legal at MAIL and RCPT */
-    char *reject_text;        /* template, see conf/spfgate.conf */
-    char *tempfail_text;      /* template */
+    settings_action
+        action[SPFCHECK_RESULT_COUNT]; /* on_pass ... on_permerror */
+    bool dry_run;        /* log "would reject", add headers, never refuse */
+    int reject_code;     /* default 550; must be legal at RCPT */
+    int tempfail_code;   /* default 451; must be legal at MAIL and RCPT */
+    char *reject_text;   /* template, see conf/spfgate.conf */
+    char *tempfail_text; /* template */
 
     /* Headers */
-    bool add_received_spf;    /* default yes */
-    bool add_auth_results;    /* default yes */
-    char *authserv_id;        /* NULL: the MTA's {j} macro */
+    bool add_received_spf; /* default yes */
+    bool add_auth_results; /* default yes */
+    char *authserv_id;     /* NULL: the MTA's {j} macro */
 
     /* Bookkeeping */
-    char *path;               /* the file it was loaded from */
-    int refs;                 /* settings_ref/unref, atomically */
+    char *path; /* the file it was loaded from */
+    int refs;   /* settings_ref/unref, atomically */
 };
 
 /* Loads FILE. On success returns the settings (one reference). On failure
  * returns NULL after calling report(ctx, "FILE:LINE: reason") once per
  * problem (every problem of the file, not just the first). */
 settings *settings_load(const char *path,
-                        void (*report)(void *ctx, const char *msg),
-                        void *ctx);
+                        void (*report)(void *ctx, const char *msg), void *ctx);
 
 /* The built-in defaults, as if from an empty file (never NULL unless out of
  * memory). */

@@ -38,7 +38,7 @@ typedef struct {
     size_t n_servers;
     unsigned query_timeout_ms; /* one DNS query, 0: 2000 */
     unsigned deadline_ms;      /* one whole evaluation, 0: 8000 */
-    const char *receiver;      /* name used in explanations (%{r}), may be NULL */
+    const char *receiver; /* name used in explanations (%{r}), may be NULL */
 } spfcheck_options;
 
 /* One evaluation's input. Strings are borrowed for the call. */
@@ -52,12 +52,12 @@ typedef struct {
 /* One evaluation's output; owns nothing (fixed buffers). */
 typedef struct {
     spfcheck_result result;
-    char identity[320];     /* the checked identity: "user@domain" or the HELO */
-    char domain[256];       /* the domain whose record was evaluated */
-    char explanation[512];  /* for fail: the explanation (RFC 7208 6.2),
-                               else "" */
-    char mechanism[128];    /* the matching mechanism or "default", may be "" */
-    char problem[160];      /* why temperror/permerror/none, "" otherwise */
+    char identity[320];    /* the checked identity: "user@domain" or the HELO */
+    char domain[256];      /* the domain whose record was evaluated */
+    char explanation[512]; /* for fail: the explanation (RFC 7208 6.2),
+                              else "" */
+    char mechanism[128];   /* the matching mechanism or "default", may be "" */
+    char problem[160];     /* why temperror/permerror/none, "" otherwise */
     unsigned elapsed_ms;
     unsigned dns_queries;
 } spfcheck_outcome;

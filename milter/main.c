@@ -35,247 +35,261 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/spfgate/spfgate.conf"
 
-static void usage(FILE *out) {
-  fprintf(out,
-          "usage: spfgate [-c FILE] [-f] [-n] [-V] [--reply-table]\n"
-          "  -c FILE        configuration file (default %s)\n"
-          "  -f             stay in the foreground\n"
-          "  -n             check the configuration and exit\n"
-          "  -V, --version  print the version\n"
-          "  --reply-table  print the SMTP command-reply table\n",
-          DEFAULT_CONFIG);
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: spfgate [-c FILE] [-f] [-n] [-V] [--reply-table]\n"
+            "  -c FILE        configuration file (default %s)\n"
+            "  -f             stay in the foreground\n"
+            "  -n             check the configuration and exit\n"
+            "  -V, --version  print the version\n"
+            "  --reply-table  print the SMTP command-reply table\n",
+            DEFAULT_CONFIG);
 }
 
 /* Prints one list of codes separated by single spaces. */
-static void print_codes(FILE *out, const int *codes, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    fprintf(out, "%s%d", i ? " " : "", codes[i]);
+static void print_codes(FILE *out, const int *codes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%d", i ? " " : "", codes[i]);
 }
 
 /* Prints the table: name TAB success codes TAB failure codes. */
-static int print_reply_table(FILE *out) {
-  for (int c = 0; c < REPLIES_CMD_COUNT; c++) {
-    const replies_row *row = replies_row_of((replies_cmd)c);
-    fprintf(out, "%s\t", row->name);
-    print_codes(out, row->success, row->n_success);
-    fputc('\t', out);
-    print_codes(out, row->failure, row->n_failure);
-    fputc('\n', out);
-  }
-  return fflush(out) == 0 && !ferror(out) ? 0 : 1;
+static int print_reply_table(FILE *out)
+{
+    for (int c = 0; c < REPLIES_CMD_COUNT; c++) {
+        const replies_row *row = replies_row_of((replies_cmd)c);
+        fprintf(out, "%s\t", row->name);
+        print_codes(out, row->success, row->n_success);
+        fputc('\t', out);
+        print_codes(out, row->failure, row->n_failure);
+        fputc('\n', out);
+    }
+    return fflush(out) == 0 && !ferror(out) ? 0 : 1;
 }
 
 /* Prints one configuration problem to stderr. */
-static void report_stderr(void *ctx, const char *msg) {
-  (void)ctx;
-  fprintf(stderr, "spfgate: %s\n", msg);
+static void report_stderr(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "spfgate: %s\n", msg);
 }
 
 /* Logs and exits: a start-up problem (err: an errno value or 0). */
 static void fatal(int err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
-static void fatal(int err, const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (err)
-    log_msg(LOG_LEVEL_ERR, "%s: %s", msg, strerror(err));
-  else
-    log_msg(LOG_LEVEL_ERR, "%s", msg);
-  exit(1);
+static void fatal(int err, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (err)
+        log_msg(LOG_LEVEL_ERR, "%s: %s", msg, strerror(err));
+    else
+        log_msg(LOG_LEVEL_ERR, "%s", msg);
+    exit(1);
 }
 
 /* The path of a unix socket setting, or NULL for an inet socket. */
-static const char *unix_path(const char *sock) {
-  if (strncmp(sock, "unix:", 5) == 0)
-    return sock + 5;
-  if (strncmp(sock, "local:", 6) == 0)
-    return sock + 6;
-  return NULL;
+static const char *unix_path(const char *sock)
+{
+    if (strncmp(sock, "unix:", 5) == 0)
+        return sock + 5;
+    if (strncmp(sock, "local:", 6) == 0)
+        return sock + 6;
+    return NULL;
 }
 
 /* Gives the unix socket its owner, group and mode. */
-static void socket_permissions(const settings *cfg) {
-  const char *path = unix_path(cfg->socket);
-  if (path == NULL)
-    return;
-  uid_t uid = (uid_t)-1;
-  gid_t gid = (gid_t)-1;
-  if (cfg->socket_owner) {
-    struct passwd *pw = getpwnam(cfg->socket_owner);
-    if (pw == NULL)
-      fatal(0, "socket_owner %s: no such user", cfg->socket_owner);
-    uid = pw->pw_uid;
-  }
-  if (cfg->socket_group) {
-    struct group *gr = getgrnam(cfg->socket_group);
-    if (gr == NULL)
-      fatal(0, "socket_group %s: no such group", cfg->socket_group);
-    gid = gr->gr_gid;
-  }
-  if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0)
-    fatal(errno, "cannot change the owner of socket %s", path);
-  if (chmod(path, cfg->socket_mode) != 0)
-    fatal(errno, "cannot change the mode of socket %s", path);
+static void socket_permissions(const settings *cfg)
+{
+    const char *path = unix_path(cfg->socket);
+    if (path == NULL)
+        return;
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+    if (cfg->socket_owner) {
+        struct passwd *pw = getpwnam(cfg->socket_owner);
+        if (pw == NULL)
+            fatal(0, "socket_owner %s: no such user", cfg->socket_owner);
+        uid = pw->pw_uid;
+    }
+    if (cfg->socket_group) {
+        struct group *gr = getgrnam(cfg->socket_group);
+        if (gr == NULL)
+            fatal(0, "socket_group %s: no such group", cfg->socket_group);
+        gid = gr->gr_gid;
+    }
+    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0)
+        fatal(errno, "cannot change the owner of socket %s", path);
+    if (chmod(path, cfg->socket_mode) != 0)
+        fatal(errno, "cannot change the mode of socket %s", path);
 }
 
 /* Drops to the configured user and group, then makes sure root cannot be
  * regained. */
-static void drop_privileges(const settings *cfg) {
-  if (cfg->user == NULL)
-    return;
-  struct passwd *pw = getpwnam(cfg->user);
-  if (pw == NULL)
-    fatal(0, "user %s: no such user", cfg->user);
-  gid_t gid = pw->pw_gid;
-  if (cfg->group) {
-    struct group *gr = getgrnam(cfg->group);
-    if (gr == NULL)
-      fatal(0, "group %s: no such group", cfg->group);
-    gid = gr->gr_gid;
-  }
-  if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
-    return; /* already that user */
-  if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 ||
-      setuid(pw->pw_uid) != 0)
-    fatal(errno, "cannot switch to user %s", cfg->user);
-  if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-    fatal(0, "could switch back to root after dropping to %s", cfg->user);
-  log_msg(LOG_LEVEL_INFO, "running as user %s", cfg->user);
+static void drop_privileges(const settings *cfg)
+{
+    if (cfg->user == NULL)
+        return;
+    struct passwd *pw = getpwnam(cfg->user);
+    if (pw == NULL)
+        fatal(0, "user %s: no such user", cfg->user);
+    gid_t gid = pw->pw_gid;
+    if (cfg->group) {
+        struct group *gr = getgrnam(cfg->group);
+        if (gr == NULL)
+            fatal(0, "group %s: no such group", cfg->group);
+        gid = gr->gr_gid;
+    }
+    if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+        return; /* already that user */
+    if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+        fatal(errno, "cannot switch to user %s", cfg->user);
+    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        fatal(0, "could switch back to root after dropping to %s", cfg->user);
+    log_msg(LOG_LEVEL_INFO, "running as user %s", cfg->user);
 }
 
 /* Writes the pid file (after detaching, so it holds the daemon's pid). */
-static void write_pidfile(const char *path) {
-  if (path == NULL)
-    return;
-  FILE *f = fopen(path, "w");
-  if (f == NULL)
-    fatal(errno, "cannot write pid file %s", path);
-  fprintf(f, "%ld\n", (long)getpid());
-  if (fclose(f) != 0)
-    fatal(errno, "cannot write pid file %s", path);
+static void write_pidfile(const char *path)
+{
+    if (path == NULL)
+        return;
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        fatal(errno, "cannot write pid file %s", path);
+    fprintf(f, "%ld\n", (long)getpid());
+    if (fclose(f) != 0)
+        fatal(errno, "cannot write pid file %s", path);
 }
 
 /* Detaches from the terminal: fork, new session, stdio to /dev/null. */
-static void detach(void) {
-  pid_t pid = fork();
-  if (pid < 0)
-    fatal(errno, "cannot fork");
-  if (pid > 0)
-    _exit(0);
-  setsid();
-  int fd = open("/dev/null", O_RDWR);
-  if (fd >= 0) {
-    dup2(fd, 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    if (fd > 2)
-      close(fd);
-  }
+static void detach(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        fatal(errno, "cannot fork");
+    if (pid > 0)
+        _exit(0);
+    setsid();
+    int fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
 }
 
 /* Starts the SPF evaluator with the DNS settings. */
-static void start_spf(const settings *cfg) {
-  spfcheck_options opt = {
-      .servers = (const char *const *)cfg->dns_servers.items,
-      .n_servers = cfg->dns_servers.n,
-      .query_timeout_ms = cfg->dns_timeout_ms,
-      .deadline_ms = cfg->deadline_ms,
-      .receiver = cfg->authserv_id,
-  };
-  char err[256];
-  if (spfcheck_init(&opt, err, sizeof err) != 0)
-    fatal(0, "cannot start the SPF evaluator: %s", err);
+static void start_spf(const settings *cfg)
+{
+    spfcheck_options opt = {
+        .servers = (const char *const *)cfg->dns_servers.items,
+        .n_servers = cfg->dns_servers.n,
+        .query_timeout_ms = cfg->dns_timeout_ms,
+        .deadline_ms = cfg->deadline_ms,
+        .receiver = cfg->authserv_id,
+    };
+    char err[256];
+    if (spfcheck_init(&opt, err, sizeof err) != 0)
+        fatal(0, "cannot start the SPF evaluator: %s", err);
 }
 
 /* Sets up libmilter: socket, timeout, callbacks. */
-static void start_milter(const settings *cfg) {
-  if (smfi_setconn(cfg->socket) != MI_SUCCESS)
-    fatal(0, "cannot use socket %s", cfg->socket);
-  smfi_settimeout((int)cfg->milter_timeout);
-  if (smfi_register(*callbacks_filter()) != MI_SUCCESS)
-    fatal(0, "cannot register the filter with libmilter");
-  const char *path = unix_path(cfg->socket);
-  mode_t old = umask(path ? (~cfg->socket_mode & 0777) : 022);
-  if (smfi_opensocket(true) != MI_SUCCESS)
-    fatal(0, "cannot open socket %s (in use, or no permission?)", cfg->socket);
-  umask(old);
-  socket_permissions(cfg);
+static void start_milter(const settings *cfg)
+{
+    if (smfi_setconn(cfg->socket) != MI_SUCCESS)
+        fatal(0, "cannot use socket %s", cfg->socket);
+    smfi_settimeout((int)cfg->milter_timeout);
+    if (smfi_register(*callbacks_filter()) != MI_SUCCESS)
+        fatal(0, "cannot register the filter with libmilter");
+    const char *path = unix_path(cfg->socket);
+    mode_t old = umask(path ? (~cfg->socket_mode & 0777) : 022);
+    if (smfi_opensocket(true) != MI_SUCCESS)
+        fatal(0, "cannot open socket %s (in use, or no permission?)",
+              cfg->socket);
+    umask(old);
+    socket_permissions(cfg);
 }
 
-int main(int argc, char **argv) {
-  enum { OPT_REPLY_TABLE = 256 };
-  static const struct option longopts[] = {
-      {"reply-table", no_argument, NULL, OPT_REPLY_TABLE},
-      {"version", no_argument, NULL, 'V'},
-      {"help", no_argument, NULL, 'h'},
-      {"config", required_argument, NULL, 'c'},
-      {NULL, 0, NULL, 0},
-  };
-  const char *path = DEFAULT_CONFIG;
-  bool foreground = false, check_only = false;
-  int opt;
-  while ((opt = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
-    switch (opt) {
-    case OPT_REPLY_TABLE:
-      return print_reply_table(stdout);
-    case 'V':
-      printf("spfgate %s\n", PACKAGE_VERSION);
-      return 0;
-    case 'h':
-      usage(stdout);
-      return 0;
-    case 'c':
-      path = optarg;
-      break;
-    case 'f':
-      foreground = true;
-      break;
-    case 'n':
-      check_only = true;
-      break;
-    default:
-      usage(stderr);
-      return 2;
+int main(int argc, char **argv)
+{
+    enum { OPT_REPLY_TABLE = 256 };
+    static const struct option longopts[] = {
+        {"reply-table", no_argument, NULL, OPT_REPLY_TABLE},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = DEFAULT_CONFIG;
+    bool foreground = false, check_only = false;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:fnVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_REPLY_TABLE:
+            return print_reply_table(stdout);
+        case 'V':
+            printf("spfgate %s\n", PACKAGE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'c':
+            path = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'n':
+            check_only = true;
+            break;
+        default:
+            usage(stderr);
+            return 2;
+        }
     }
-  }
-  if (optind != argc) {
-    usage(stderr);
-    return 2;
-  }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
 
-  settings *cfg = settings_load(path, report_stderr, NULL);
-  if (cfg == NULL)
-    return 1;
-  if (check_only) {
-    printf("%s: configuration OK\n", path);
-    settings_unref(cfg);
-    return 0;
-  }
-  log_setup("spfgate", cfg->log_syslog, cfg->log_facility,
-            (log_level)cfg->log_level);
-  signal(SIGPIPE, SIG_IGN);
-  start_milter(cfg);
-  drop_privileges(cfg);
-  if (!foreground)
-    detach();
-  write_pidfile(cfg->pidfile);
-  start_spf(cfg);
-  log_msg(LOG_LEVEL_NOTICE, "spfgate %s starting on %s (configuration %s)",
-          PACKAGE_VERSION, cfg->socket, path);
-  char *pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
-  callbacks_set_settings(cfg);
+    settings *cfg = settings_load(path, report_stderr, NULL);
+    if (cfg == NULL)
+        return 1;
+    if (check_only) {
+        printf("%s: configuration OK\n", path);
+        settings_unref(cfg);
+        return 0;
+    }
+    log_setup("spfgate", cfg->log_syslog, cfg->log_facility,
+              (log_level)cfg->log_level);
+    signal(SIGPIPE, SIG_IGN);
+    start_milter(cfg);
+    drop_privileges(cfg);
+    if (!foreground)
+        detach();
+    write_pidfile(cfg->pidfile);
+    start_spf(cfg);
+    log_msg(LOG_LEVEL_NOTICE, "spfgate %s starting on %s (configuration %s)",
+            PACKAGE_VERSION, cfg->socket, path);
+    char *pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
+    callbacks_set_settings(cfg);
 
-  int rc = smfi_main();
+    int rc = smfi_main();
 
-  log_msg(LOG_LEVEL_NOTICE, "spfgate stopping (%s)",
-          rc == MI_SUCCESS ? "normal" : "libmilter error");
-  callbacks_shutdown();
-  spfcheck_shutdown();
-  if (pidfile)
-    unlink(pidfile);
-  free(pidfile);
-  return rc == MI_SUCCESS ? 0 : 1;
+    log_msg(LOG_LEVEL_NOTICE, "spfgate stopping (%s)",
+            rc == MI_SUCCESS ? "normal" : "libmilter error");
+    callbacks_shutdown();
+    spfcheck_shutdown();
+    if (pidfile)
+        unlink(pidfile);
+    free(pidfile);
+    return rc == MI_SUCCESS ? 0 : 1;
 }
