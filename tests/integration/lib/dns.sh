@@ -12,8 +12,8 @@
 #                      the outside world). REFUSED names are refused by
 #                      unbound itself; the other actions are forwarded to a
 #                      testdns instance that serves them (with no testdns
-#                      built, they go to a closed port, which unbound turns
-#                      into SERVFAIL).
+#                      built, SERVFAIL names still get SERVFAIL and the
+#                      others go unanswered).
 #   testdns            the project's test server serves the file directly:
 #                      TIMEOUT is then real silence, TRUNCATE a real TC bit.
 # Choose with DNS_BACKEND=unbound|testdns (or the second argument).
@@ -22,7 +22,7 @@
 #                                DNS_SERVER ("127.0.0.1:PORT", the form of
 #                                spfgate's dns_servers setting)
 # dns_stop                       stop what dns_start started
-# dns_unbound_conf ZONEFILE OUT [FWDPORT]   the conversion alone
+# dns_unbound_conf ZONEFILE OUT [FWDPORT|none]  the conversion alone
 #
 # The testdns binary: SPFGATE_TESTDNS, or SPFGATE_BUILD/tests/tools/testdns.
 
@@ -45,8 +45,8 @@ dns_install() {
 
 # dns_unbound_conf ZONEFILE OUT [FWDPORT]: writes unbound "server:" lines
 # for the zone (to OUT) and, for the forwarded action names, forward-zone
-# clauses to 127.0.0.1@FWDPORT (OUT.fwd). Prints the forwarded names'
-# action lines to stdout (the zone testdns must serve).
+# clauses to 127.0.0.1@FWDPORT (OUT.fwd; FWDPORT "none": no testdns). Prints
+# the forwarded names' action lines.
 dns_unbound_conf() {
   awk -v out="$2" -v fwd="$2.fwd" -v fport="${3:-0}" '
     function fqdn(n) { return (n ~ /\.$/) ? tolower(n) : tolower(n) "." }
@@ -91,7 +91,14 @@ dns_unbound_conf() {
         if (!(name in fwded)) {
           fwded[name] = 1
           print "  local-zone: \"" name "\" transparent" > out
-          print "forward-zone:\n  name: \"" name "\"\n  forward-addr: 127.0.0.1@" fport > fwd
+          # Without testdns, a SERVFAIL name is forwarded to an address
+          # unbound must not query (do-not-query-address): it answers
+          # SERVFAIL at once.
+          if (fport == "none")
+            dest = (type == "SERVFAIL") ? "  forward-addr: 127.0.0.9@9" : "  forward-addr: 127.0.0.1@9"
+          else
+            dest = "  forward-addr: 127.0.0.1@" fport
+          print "forward-zone:\n  name: \"" name "\"\n" dest > fwd
         }
         print
         next
@@ -125,18 +132,19 @@ dns_start() {
     DNS_PORT=$DNS_TD_PORT
   else
     dns_install || return 1
-    : >"$DNS_DIR/actions"
-    _fport=$(it_free_port 127.0.0.1) || return 1 # closed unless testdns runs
-    dns_unbound_conf "$_zone" "$DNS_DIR/local.conf" "$_fport" >"$DNS_DIR/actions" ||
-      return 1
+    # The action names, served by testdns when it is built.
+    grep -Ei '^[[:space:]]*[^#[:space:]]+[[:space:]]+(SERVFAIL|TIMEOUT|TRUNCATE|DELAY)([[:space:]]|$)' \
+      "$_zone" >"$DNS_DIR/actions"
+    _fport=none
     if [ -s "$DNS_DIR/actions" ]; then
       if dns_testdns_bin >/dev/null; then
         dns_start_testdns "$DNS_DIR/actions" "$DNS_DIR/testdns" || return 1
-        sed -i "s/@$_fport\$/@$DNS_TD_PORT/" "$DNS_DIR/local.conf.fwd"
+        _fport=$DNS_TD_PORT
       else
-        echo "dns: no testdns binary: SERVFAIL/TIMEOUT names answer SERVFAIL via a closed port" >&2
+        echo "dns: no testdns built: SERVFAIL names still fail, TIMEOUT/TRUNCATE/DELAY names are unanswered (port 9)" >&2
       fi
     fi
+    dns_unbound_conf "$_zone" "$DNS_DIR/local.conf" "$_fport" >/dev/null || return 1
     DNS_PORT=$(it_free_port 127.0.0.1) || return 1
     _if6=""
     it_have_ipv6 && _if6="  interface: ::1@$DNS_PORT"
@@ -160,6 +168,7 @@ $_if6
   access-control: ::1/128 allow
   module-config: "iterator"
   do-not-query-localhost: no
+  do-not-query-address: 127.0.0.9
   qname-minimisation: no
   minimal-responses: yes
   cache-max-ttl: 0
