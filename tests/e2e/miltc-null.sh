@@ -223,6 +223,66 @@ else
   echo "FAIL: dead socket: exit $rc"; show "$tmp/out"; show "$tmp/err"; fail=1
 fi
 
+# --- a misbehaving milter: closes, sends a huge length, stays silent -----
+# A one-connection fake milter in Python; skipped when there is none.
+cat >"$tmp/fake.py" <<'EOF'
+import socket, struct, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(1)
+conn, _ = srv.accept()
+def packet():
+    n = struct.unpack("!I", conn.recv(4, socket.MSG_WAITALL))[0]
+    return conn.recv(n, socket.MSG_WAITALL)
+packet()
+conn.sendall(struct.pack("!IcIII", 13, b"O", 6, 0, 0))
+packet()
+if mode == "huge":
+    conn.sendall(struct.pack("!Ic", 0x7FFFFFFF, b"c"))
+    time.sleep(3)
+elif mode == "silent":
+    time.sleep(4)
+conn.close()
+EOF
+# fake MODE: runs miltc -t 1 against the fake milter in MODE.
+fake() {
+  rm -f "$tmp/fake.sock"
+  python3 "$tmp/fake.py" "$tmp/fake.sock" "$1" &
+  fpid=$!
+  i=0
+  while [ ! -S "$tmp/fake.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  start=$(date +%s)
+  "$miltc" -s "unix:$tmp/fake.sock" -t 1 <"$tmp/fake.script" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  took=$(( $(date +%s) - start ))
+  kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+}
+printf 'connect a.example 192.0.2.1\nexpect closed\nhelo a.example\nexpect notsent\nquit\n' >"$tmp/fake.script"
+if command -v python3 >/dev/null 2>&1; then
+  fake close
+  if [ "$rc" -eq 0 ] && grep -q '^connect -> connection closed by milter$' "$tmp/out" &&
+     grep -q '^2 passed, 0 failed$' "$tmp/out"; then
+    echo "ok: a milter that hangs up is reported, later commands not sent"
+  else
+    echo "FAIL: milter hang-up: exit $rc"; show "$tmp/out"; show "$tmp/err"; fail=1
+  fi
+  fake huge
+  if [ "$rc" -eq 1 ] && grep -q '^ERROR: line 1: connect: malformed packet: length 2147483647$' "$tmp/out" &&
+     [ "$took" -lt 3 ]; then
+    echo "ok: an oversized packet is refused at once"
+  else
+    echo "FAIL: oversized packet: exit $rc after ${took}s"; show "$tmp/out"; show "$tmp/err"; fail=1
+  fi
+  fake silent
+  if [ "$rc" -eq 1 ] && grep -q '^ERROR: line 1: connect: timeout$' "$tmp/out" && [ "$took" -lt 4 ]; then
+    echo "ok: a silent milter times out (-t 1)"
+  else
+    echo "FAIL: silent milter: exit $rc after ${took}s"; show "$tmp/out"; show "$tmp/err"; fail=1
+  fi
+else
+  echo "note: no python3, the misbehaving-milter checks are skipped"
+fi
+
 # --- a bad script is refused before anything is sent -------------------
 printf 'connect a.example 192.0.2.1\nfrobnicate\n' |
   "$miltc" -s "unix:$tmp/none.sock" >"$tmp/out" 2>"$tmp/err"; rc=$?
