@@ -335,4 +335,11 @@ $(grep ' -> ' "$out")
 EOF2
 done
 [ "$violations" -eq 0 ] && ok "audit: every reply code is in the table" || fail "audit: $violations replies outside the table"
+
+# SIGTERM stops the daemon cleanly: exit 0, socket gone, nothing leaked
+# (under the sanitizer build LeakSanitizer would make the exit non-zero).
+kill -TERM "$T_PID_main"
+wait "$T_PID_main"; rc=$?
+[ "$rc" -eq 0 ] && ok "SIGTERM: clean exit" || { fail "SIGTERM: exit status $rc"; tail -20 "$T_DIR/main.log"; }
+grep -q 'stopping' "$T_DIR/main.log" && ok "SIGTERM: logged the stop" || fail "SIGTERM: logged the stop"
 t_finish
