@@ -243,6 +243,21 @@ if mode == "huge":
     time.sleep(3)
 elif mode == "silent":
     time.sleep(4)
+elif mode == "reject":
+    # connect continues, MAIL is rejected; then log what the client sends
+    conn.sendall(struct.pack("!Ic", 1, b"c"))
+    seen = "OC"
+    text = b"550 5.7.23 SPF fail\0"
+    conn.sendall(struct.pack("!Ic", 1 + len(text), b"y") + text)
+    while True:
+        head = conn.recv(4, socket.MSG_WAITALL)
+        if len(head) < 4:
+            break
+        data = conn.recv(struct.unpack("!I", head)[0], socket.MSG_WAITALL)
+        seen += data[:1].decode()
+        if data[:1] in (b"R", b"T", b"N", b"E"):
+            conn.sendall(struct.pack("!Ic", 1, b"c"))
+    open(path + ".seen", "w").write(seen + "\n")
 conn.close()
 EOF
 # fake MODE: runs miltc -t 1 against the fake milter in MODE.
@@ -278,6 +293,30 @@ if command -v python3 >/dev/null 2>&1; then
     echo "ok: a silent milter times out (-t 1)"
   else
     echo "FAIL: silent milter: exit $rc after ${took}s"; show "$tmp/out"; show "$tmp/err"; fail=1
+  fi
+  # a rejected MAIL ends the message: rcpt..eom are not sent, abort is
+  cat >"$tmp/fake.script" <<'EOF'
+connect a.example 192.0.2.1
+mail <a@example.org>
+expect reply 550 5.7.23 SPF fail
+expect reject
+rcpt <b@example.net>
+expect notsent
+data
+eoh
+eom
+expect notsent
+abort
+quit
+EOF
+  fake reject
+  if [ "$rc" -eq 0 ] && grep -q '^4 passed, 0 failed$' "$tmp/out" &&
+     grep -q '^mail -> reply 550 5.7.23 SPF fail$' "$tmp/out" &&
+     [ "$(cat "$tmp/fake.sock.seen" 2>/dev/null)" = "OCMAQ" ]; then
+    echo "ok: a message decided at MAIL is not sent on, like an MTA"
+  else
+    echo "FAIL: decided message: exit $rc, milter saw $(cat "$tmp/fake.sock.seen" 2>/dev/null)"
+    show "$tmp/out"; show "$tmp/err"; fail=1
   fi
 else
   echo "note: no python3, the misbehaving-milter checks are skipped"

@@ -8,6 +8,26 @@
  * mode, the latency samples. The session runner run_steps() serves both the
  * script mode and the load mode.
  *
+ * Script, one command a line, `#` starts a comment line:
+ *   macro STAGE NAME=VALUE...   macros sent before the next STAGE command
+ *   connect HOST IP|unknown [PORT], helo NAME, mail <ADDR> [ARGS...],
+ *   rcpt <ADDR> [ARGS...], data, header NAME: VALUE, eoh,
+ *   body TEXT (\r \n \t \\ \xNN escapes), eom, abort, quit,
+ *   quitnc (quit, a new connection follows on the same socket),
+ *   unknown SMTP-COMMAND
+ *   expect WHAT   checks the response to the previous command: continue,
+ *     accept, reject (also a 5xx reply), tempfail (also a 4xx reply),
+ *     discard, skip, connfail, shutdown, closed, noreply (the milter
+ *     negotiated no reply), notsent (the step was declined, or the
+ *     connection or message was already decided), reply CODE [XCODE
+ *     [TEXT]], header NAME [VALUE-PART], noheader NAME, insheader NAME
+ *     INDEX [VALUE], chgheader NAME INDEX [VALUE] ("" = delete), addrcpt,
+ *     delrcpt, chgfrom, quarantine [ARG], replbody, nomods.
+ * Like an MTA, miltc stops sending a message's commands once the milter
+ * decided it (accept, reject, tempfail, discard, reply), and the
+ * connection's once it decided at connect; the script's abort or next mail
+ * goes on. Arguments take "double quotes" with backslash escapes.
+ *
  * Fails: a bad command line or script exits 2 before anything is sent. A
  * failed `expect` prints "FAIL: line N: ..." and the run goes on; timeouts,
  * malformed packets and I/O errors print "ERROR: line N: ..." and stop the
@@ -362,6 +382,32 @@ static char *decode_body(const char *s, size_t *n)
     return out;
 }
 
+/* The expect words and how many arguments each takes. */
+static const struct {
+    const char *word;
+    int min, max;
+} expects[] = {
+    {"continue", 0, 0},   {"accept", 0, 0},    {"reject", 0, 0},
+    {"tempfail", 0, 0},   {"discard", 0, 0},   {"skip", 0, 0},
+    {"connfail", 0, 0},   {"shutdown", 0, 0},  {"noreply", 0, 0},
+    {"nonreply", 0, 0},   {"notsent", 0, 0},   {"skipped", 0, 0},
+    {"closed", 0, 0},     {"reply", 1, 1000},  {"header", 1, 2},
+    {"noheader", 1, 1},   {"chgheader", 2, 3}, {"insheader", 2, 3},
+    {"addrcpt", 0, 1},    {"delrcpt", 0, 1},   {"chgfrom", 0, 1},
+    {"quarantine", 0, 1}, {"replbody", 0, 0},  {"nomods", 0, 0},
+};
+
+/* Whether an expect line names a known check with a fitting argument
+ * count. */
+static bool expect_known(const struct step *st)
+{
+    for (size_t i = 0; i < sizeof expects / sizeof expects[0]; i++)
+        if (strcmp(expects[i].word, st->argv[0]) == 0)
+            return st->argc - 1 >= expects[i].min &&
+                   st->argc - 1 <= expects[i].max;
+    return false;
+}
+
 /* Reports a script error and returns -1. */
 static int script_error(const char *name, int line, const char *msg)
 {
@@ -447,6 +493,8 @@ static int parse_step(struct step *st, const char *cmd, const char *rest,
     case OP_EXPECT:
         if (st->argc < 1)
             return script_error(name, line, "usage: expect WHAT");
+        if (!expect_known(st))
+            return script_error(name, line, "unknown expect or bad arguments");
         break;
     default:
         break;
