@@ -16,7 +16,7 @@ come in time, "TIMEOUT<TAB>-<TAB>COMMAND" does (exit status 3).
 The session is a script, one command a line (file argument or stdin):
 
     EHLO client.example          any SMTP command, sent as written
-    XCLIENT ADDR=192.0.2.1 NAME=[UNAVAILABLE]
+    XCLIENT ADDR=192.0.2.1 NAME=[UNAVAILABLE]   (IPv6: ADDR=IPv6:2001:db8::1)
     MAIL FROM:<a@example.org>
     RCPT TO:<b@example.net>
     DATA                         the lines after it, up to a line ".", are

@@ -1,0 +1,255 @@
+#!/bin/sh
+# smoke.sh - the real-MTA harness, end to end, without spfgate itself.
+#
+#   SPFGATE_BUILD=<build dir> sh tests/integration/smoke.sh
+#
+# Brings up the private DNS server and a private Postfix and Sendmail on
+# loopback, and checks:
+#   - with the milter socket dead: Postfix answers MAIL with 451 4.7.1
+#     (milter_default_action = tempfail), Sendmail with 451 4.3.2 (F=T), no
+#     message is accepted, and every reply of the sessions passes the
+#     command-reply table audit;
+#   - with the build's nullmilter (tests/tools/nullmilter, skipped if not
+#     built) as the milter: mail goes through both MTAs to their sinks,
+#     from IPv4 and IPv6 client addresses, again audited.
+# Prints "ok:"/"FAIL:"/"skip:" lines, the time each piece took, and
+# "N passed, N failed"; exit 0 only when nothing failed. Everything it
+# starts is stopped on exit, also on failure or interruption. Needs root
+# (it installs the Debian packages it lacks: postfix, unbound, python3,
+# m4, sendmail-cf; sendmail-bin is unpacked privately).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+IT_LIB=$here/lib
+top=$(cd "$here/../.." && pwd)
+TABLE=${SPFGATE_TEST_DATA:-$top/tests/data}/smtp-reply-table.txt
+. "$IT_LIB/common.sh"
+. "$IT_LIB/dns.sh"
+. "$IT_LIB/postfix.sh"
+. "$IT_LIB/sendmail.sh"
+
+if [ -z "${SPFGATE_BUILD:-}" ] && [ -x "$top/tests/tools/nullmilter" ]; then
+  SPFGATE_BUILD=$top
+fi
+build=${SPFGATE_BUILD:-}
+
+passed=0; failed=0; skipped=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+skip() { echo "skip: $*"; skipped=$((skipped + 1)); }
+check() { # check DESCRIPTION CMD...
+  _d=$1; shift
+  if "$@"; then ok "$_d"; else fail "$_d"; fi
+}
+
+trap 'it_cleanup' EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "smoke.sh needs root (private MTA instances, package installs)" >&2
+  exit 77
+fi
+it_tmpdir || { echo "FAIL: no temp dir"; exit 1; }
+PY=$(it_python) || { echo "FAIL: no python3"; exit 1; }
+[ -r "$TABLE" ] || { echo "FAIL: no reply table at $TABLE"; exit 1; }
+mkdir -p "$IT_TMP/milter" "$IT_TMP/rec" && chmod 755 "$IT_TMP/milter"
+
+# session NAME PORT [CLIENT-OPTIONS...] < SCRIPT: runs one SMTP session,
+# the record goes to $IT_TMP/rec/NAME; timed as "session NAME".
+session() {
+  _s=$1; _p=$2; shift 2
+  it_time "session $_s" "$PY" "$IT_LIB/smtpclient.py" --port "$_p" \
+    --timeout 30 --total 90 --out "$IT_TMP/rec/$_s" "$@"
+}
+
+# reply_is REC COMMAND "CODE TEXT-PREFIX": the first reply to COMMAND.
+reply_is() {
+  _got=$(awk -F'\t' -v c="$2" '$1 == c { print $2 " " $3; exit }' "$1")
+  case $_got in
+    "$3"*) return 0 ;;
+  esac
+  echo "  $2 got: ${_got:-(none)}; want: $3" >&2
+  return 1
+}
+
+audit() { # audit NAME: the record passes the table (violations printed)
+  sh "$IT_LIB/audit.sh" "$TABLE" "$IT_TMP/rec/$1"
+}
+
+no_messages() { [ -z "$($1)" ]; }
+
+# sink_has LISTER TEXT: a kept message (pf_messages/sm_messages) has TEXT.
+sink_has() {
+  for _m in $($1); do grep -q "$2" "$_m" && return 0; done
+  return 1
+}
+
+# dns_has NAME TYPE PATTERN: the private server's answer matches.
+dns_has() {
+  "$PY" "$IT_LIB/dnsquery.py" 127.0.0.1 "$DNS_PORT" "$1" "$2" 2 | grep -q "$3"
+}
+
+# masters: the Postfix master pids this run started, checked at the end.
+masters=""
+note_master() {
+  masters="$masters $(tr -d ' ' <"$PF_BASE/queue/pid/master.pid" 2>/dev/null)"
+}
+
+transaction() { # the message, for the client script
+  cat <<EOF
+MAIL FROM:<alice@pass.example>
+RCPT TO:<bob@dest.example>
+RCPT TO:<carol@dest.example>
+DATA
+From: alice@pass.example
+To: bob@dest.example
+Subject: spfgate integration smoke $1
+
+A line.
+.leading dot
+.
+QUIT
+EOF
+}
+
+xclient_script() { # ADDR HELO TAG: XCLIENT presents ADDR (IPv6 ones as
+  # "IPv6:..."; Postfix refuses a bare one) and HELO
+  printf 'EHLO client.test\nXCLIENT ADDR=%s NAME=[UNAVAILABLE] HELO=%s\nEHLO %s\n' "$1" "$2" "$2"
+  transaction "$3"
+}
+
+# --- packages ---------------------------------------------------------------
+pf_install || { echo "FAIL: cannot install postfix"; exit 1; }
+dns_install || { echo "FAIL: cannot install unbound"; exit 1; }
+sm_install || { echo "FAIL: cannot fetch sendmail"; exit 1; }
+
+# --- DNS --------------------------------------------------------------------
+cat >"$IT_TMP/zone" <<'EOF'
+pass.example A 192.0.2.10
+pass.example AAAA 2001:db8::10
+pass.example MX 10 mx.pass.example
+pass.example TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"
+10.2.0.192.in-addr.arpa PTR mx.pass.example
+mx.pass.example A 192.0.2.10
+broken.example SERVFAIL
+EOF
+if it_time "dns start" dns_start "$IT_TMP/zone"; then
+  check "dns: $DNS_SERVER answers TXT" dns_has pass.example TXT 'v=spf1 ip4:192.0.2.0/24'
+  check "dns: SERVFAIL name" dns_has broken.example TXT '^SERVFAIL$'
+else
+  fail "dns: server did not start"
+fi
+
+# --- Postfix, milter down ---------------------------------------------------
+dead=$IT_TMP/milter/nobody-listens.sock
+if pf_setup down "unix:$dead" && it_time "postfix start" pf_start; then
+  note_master
+  ok "postfix: private instance on 127.0.0.1:$PF_PORT"
+  xclient_script 192.0.2.10 mx.pass.example down | session pf-down "$PF_PORT"
+  check "postfix: XCLIENT is taken" reply_is "$IT_TMP/rec/pf-down" XCLIENT "220 "
+  check "postfix, milter down: MAIL gets 451 4.7.1" reply_is "$IT_TMP/rec/pf-down" MAIL "451 4.7.1"
+  check "postfix, milter down: replies pass the table audit" audit pf-down
+  if it_have_ipv6; then
+    transaction down6 | sed '1i EHLO client6.test' | session pf-down6 "$PF_PORT" --host ::1
+    check "postfix, milter down, IPv6 client: MAIL gets 451 4.7.1" reply_is "$IT_TMP/rec/pf-down6" MAIL "451 4.7.1"
+    check "postfix, milter down, IPv6 client: audit" audit pf-down6
+  fi
+  sleep 0.3
+  check "postfix, milter down: nothing reached the sink" no_messages pf_messages
+  it_time "postfix stop" pf_stop
+else
+  fail "postfix: instance did not start"
+  pf_stop
+fi
+
+# --- Sendmail, milter down --------------------------------------------------
+if sm_setup down "unix:$dead" && it_time "sendmail start" sm_start; then
+  ok "sendmail: inetd-style on 127.0.0.1:$SM_PORT"
+  { echo "EHLO mx.pass.example"; transaction down; } | session sm-down "$SM_PORT" --bind 127.0.0.2
+  check "sendmail, milter down: MAIL gets 451 4.3.2" reply_is "$IT_TMP/rec/sm-down" MAIL "451 4.3.2"
+  check "sendmail, milter down: replies pass the table audit" audit sm-down
+  check "sendmail: the session saw client 127.0.0.2" \
+    grep -q 'Hello \[127\.0\.0\.2\]' "$IT_TMP/rec/sm-down"
+  check "sendmail, milter down: nothing reached the sink" no_messages sm_messages
+  sm_stop
+else
+  fail "sendmail: did not start"
+  sm_stop
+fi
+
+# --- with a real milter: the build's nullmilter -----------------------------
+null=""
+[ -n "$build" ] && [ -x "$build/tests/tools/nullmilter" ] && null=$build/tests/tools/nullmilter
+if [ -z "$null" ]; then
+  skip "nullmilter not built (set SPFGATE_BUILD to a build dir): mail delivery through a milter"
+else
+  nsock=$IT_TMP/milter/null.sock
+  # Postfix's smtpd runs as the postfix user: the socket must be writable
+  # for it (libmilter creates it with the umask).
+  (umask 0; exec "$null" -p "unix:$nsock" -P "$IT_TMP/milter/null.pid") \
+    >"$IT_TMP/milter/null.log" 2>&1 &
+  null_pid=$!
+  it_on_exit "it_kill_pid $null_pid"
+  if it_wait_file "$nsock" 10; then
+    ok "nullmilter listening"
+    if pf_setup null "unix:$nsock" && it_time "postfix start" pf_start; then
+      note_master
+      xclient_script 192.0.2.10 mx.pass.example null | session pf-null "$PF_PORT"
+      check "postfix + nullmilter: message accepted" reply_is "$IT_TMP/rec/pf-null" . "250 2.0.0"
+      check "postfix + nullmilter: replies pass the table audit" audit pf-null
+      xclient_script IPv6:2001:db8::10 mx.pass.example null6 | session pf-null6 "$PF_PORT"
+      check "postfix: XCLIENT with an IPv6 address is taken" reply_is "$IT_TMP/rec/pf-null6" XCLIENT "220 "
+      check "postfix + nullmilter, XCLIENT IPv6 address: accepted" reply_is "$IT_TMP/rec/pf-null6" . "250 2.0.0"
+      check "postfix + nullmilter: both messages in the sink" pf_wait_messages 2 15
+      check "postfix + nullmilter: the sink has the message" \
+        sink_has pf_messages "Subject: spfgate integration smoke null"
+      check "postfix + nullmilter: the XCLIENT address is in Received" \
+        sink_has pf_messages "unknown \[IPv6:2001:db8::10\]"
+      pf_stop
+    else
+      fail "postfix with nullmilter did not start"; pf_stop
+    fi
+    if sm_setup null "unix:$nsock" && sm_start; then
+      { echo "EHLO mx.pass.example"; transaction null; } | session sm-null "$SM_PORT" --bind 127.0.0.3
+      check "sendmail + nullmilter: message accepted" reply_is "$IT_TMP/rec/sm-null" . "250 2.0.0"
+      check "sendmail + nullmilter: replies pass the table audit" audit sm-null
+      if [ -n "$SM_PORT6" ]; then
+        { echo "HELO mx.pass.example"; transaction null6; } | session sm-null6 "$SM_PORT6" --host ::1
+        check "sendmail + nullmilter, IPv6 client, HELO: message accepted" reply_is "$IT_TMP/rec/sm-null6" . "250 2.0.0"
+        check "sendmail + nullmilter, IPv6: audit" audit sm-null6
+        want=2
+      else
+        want=1
+      fi
+      check "sendmail + nullmilter: messages in the sink" sm_wait_messages $want 15
+      check "sendmail + nullmilter: the sink has the message, dot-stuffing kept" \
+        sink_has sm_messages "^\.leading dot"
+      sm_stop
+    else
+      fail "sendmail with nullmilter did not start"; sm_stop
+    fi
+  else
+    fail "nullmilter did not listen on $nsock"
+  fi
+  it_kill_pid "$null_pid"
+fi
+
+# --- timings and cleanup ----------------------------------------------------
+echo "timings (ms):"
+grep -v '^install packages' "$IT_TMP/timings" | sed 's/^/  /'
+tmp=$IT_TMP
+it_cleanup
+trap - EXIT
+left=$(pgrep -f "$tmp" | tr '\n' ' ')
+for _p in $masters; do kill -0 "$_p" 2>/dev/null && left="$left$_p "; done
+if [ -n "$left" ]; then
+  fail "cleanup: processes of this run are left: $left"
+else
+  ok "cleanup: nothing of this run is left running"
+fi
+
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
