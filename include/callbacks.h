@@ -20,6 +20,9 @@ struct smfiDesc *callbacks_filter(void);
  * reference); connections already open keep theirs. */
 void callbacks_set_settings(settings *cfg);
 
+/* A new reference to the settings of new connections, or NULL. */
+settings *callbacks_settings(void);
+
 /* Drops the current settings (at exit). */
 void callbacks_shutdown(void);
 

@@ -48,6 +48,7 @@ struct settings {
     char *user;         /* drop to this user after the socket exists */
     char *group;        /* and this group (default: the user's) */
     char *pidfile;      /* NULL: none */
+    char *stats_file;   /* counters written on SIGUSR1 and at exit */
     bool log_syslog;    /* log = syslog (default) or stderr */
     int log_facility;   /* LOG_MAIL by default */
     int log_level;      /* a log_level value, default info */

@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "respond.h"
 #include "session.h"
+#include "stats.h"
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static settings *current;
@@ -46,8 +47,7 @@ void callbacks_shutdown(void)
     callbacks_set_settings(NULL);
 }
 
-/* A reference to the current settings, or NULL. */
-static settings *current_settings(void)
+settings *callbacks_settings(void)
 {
     pthread_mutex_lock(&cfg_lock);
     settings *s = current ? settings_ref(current) : NULL;
@@ -89,7 +89,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 {
-    settings *cfg = current_settings();
+    settings *cfg = callbacks_settings();
     session *ss = cfg ? session_new(cfg) : NULL;
     settings_unref(cfg);
     if (ss == NULL)
@@ -132,6 +132,13 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
     check_result *c = &ss->msg.check;
     check_message(ss->cfg, &in, ss->helo_evaluated ? &ss->helo_outcome : NULL,
                   c);
+    if (c->facts.skip != POLICY_SKIP_NONE) {
+        stats_skipped();
+    } else {
+        stats_checked(c->verdict.result,
+                      c->mail.elapsed_ms + c->helo.elapsed_ms,
+                      c->mail.dns_queries + c->helo.dns_queries);
+    }
     if (c->facts.helo_checked && !ss->helo_evaluated) {
         ss->helo_outcome = c->helo;
         ss->helo_evaluated = true;
@@ -251,6 +258,8 @@ static sfsistat on_eom(SMFICTX *ctx)
         return respond_error(ctx, ss, REPLIES_STAGE_EOM,
                              "the MTA refused a header change");
     respond_log_accept(ss);
+    stats_action(SETTINGS_ACCEPT,
+                 ss->msg.check.verdict.wanted != SETTINGS_ACCEPT);
     session_reset_message(ss);
     return SMFIS_CONTINUE;
 }

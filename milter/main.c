@@ -31,7 +31,9 @@
 #include "log.h"
 #include "replies.h"
 #include "settings.h"
+#include "signals.h"
 #include "spfcheck.h"
+#include "stats.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/spfgate/spfgate.conf"
 
@@ -90,6 +92,108 @@ static void fatal(int err, const char *fmt, ...)
     else
         log_msg(LOG_LEVEL_ERR, "%s", msg);
     exit(1);
+}
+
+/* The configuration file, for reloads. */
+static const char *config_path;
+
+/* Logs one configuration problem found on reload. */
+static void report_log(void *ctx, const char *msg)
+{
+    (void)ctx;
+    log_msg(LOG_LEVEL_ERR, "reload: %s", msg);
+}
+
+/* True when two optional strings differ. */
+static bool differs(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a != b;
+    return strcmp(a, b) != 0;
+}
+
+/* Names the settings a reload cannot apply (they belong to the socket,
+ * the process or the resolver, fixed at start). */
+static void warn_restart_only(const settings *old, const settings *new)
+{
+    bool servers = old->dns_servers.n != new->dns_servers.n;
+    for (size_t i = 0; !servers && i < old->dns_servers.n; i++)
+        servers = differs(old->dns_servers.items[i], new->dns_servers.items[i]);
+    const struct {
+        const char *key;
+        bool changed;
+    } keys[] = {
+        {"socket", differs(old->socket, new->socket)},
+        {"socket_owner", differs(old->socket_owner, new->socket_owner)},
+        {"socket_group", differs(old->socket_group, new->socket_group)},
+        {"socket_mode", old->socket_mode != new->socket_mode},
+        {"user", differs(old->user, new->user)},
+        {"group", differs(old->group, new->group)},
+        {"pidfile", differs(old->pidfile, new->pidfile)},
+        {"log", old->log_syslog != new->log_syslog},
+        {"log_facility", old->log_facility != new->log_facility},
+        {"milter_timeout", old->milter_timeout != new->milter_timeout},
+        {"dns_servers", servers},
+        {"dns_timeout", old->dns_timeout_ms != new->dns_timeout_ms},
+        {"deadline", old->deadline_ms != new->deadline_ms},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].changed)
+            log_msg(LOG_LEVEL_WARNING,
+                    "reload: %s changed; it takes effect at the next restart",
+                    keys[i].key);
+}
+
+/* SIGHUP: load the file again; on success new connections use it, open
+ * ones finish with the settings they started with. */
+static void reload(void)
+{
+    settings *fresh = settings_load(config_path, report_log, NULL);
+    if (fresh == NULL) {
+        log_msg(LOG_LEVEL_ERR,
+                "reload: %s has errors; keeping the running "
+                "configuration",
+                config_path);
+        return;
+    }
+    settings *old = callbacks_settings();
+    if (old != NULL) {
+        warn_restart_only(old, fresh);
+        log_setup(NULL, old->log_syslog, old->log_facility,
+                  (log_level)fresh->log_level);
+        settings_unref(old);
+    }
+    callbacks_set_settings(fresh);
+    log_msg(LOG_LEVEL_NOTICE, "reload: configuration %s loaded", config_path);
+}
+
+/* Writes the counters to the stats file, atomically (temp file, rename). */
+static void write_stats_file(void)
+{
+    settings *s = callbacks_settings();
+    if (s == NULL || s->stats_file == NULL) {
+        settings_unref(s);
+        return;
+    }
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->stats_file);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        log_msg(LOG_LEVEL_ERR, "cannot write %s: %s", tmp, strerror(errno));
+    } else {
+        stats_write(f);
+        if (fclose(f) != 0 || rename(tmp, s->stats_file) != 0)
+            log_msg(LOG_LEVEL_ERR, "cannot write %s: %s", s->stats_file,
+                    strerror(errno));
+    }
+    settings_unref(s);
+}
+
+/* SIGUSR1: the counters to the log and the stats file. */
+static void dump_stats(void)
+{
+    stats_log();
+    write_stats_file();
 }
 
 /* The path of a unix socket setting, or NULL for an inet socket. */
@@ -280,12 +384,16 @@ int main(int argc, char **argv)
     log_msg(LOG_LEVEL_NOTICE, "spfgate %s starting on %s (configuration %s)",
             PACKAGE_VERSION, cfg->socket, path);
     char *pidfile = cfg->pidfile ? strdup(cfg->pidfile) : NULL;
+    config_path = path;
     callbacks_set_settings(cfg);
+    if (signals_start(reload, dump_stats) != 0)
+        fatal(errno, "cannot start the signal thread");
 
     int rc = smfi_main();
 
     log_msg(LOG_LEVEL_NOTICE, "spfgate stopping (%s)",
             rc == MI_SUCCESS ? "normal" : "libmilter error");
+    dump_stats();
     callbacks_shutdown();
     spfcheck_shutdown();
     if (pidfile)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "stats.h"
 #include "text.h"
 
 /* Copies `in` for a log line: printable ASCII, at most 200 bytes. */
@@ -107,6 +108,8 @@ sfsistat respond_step(SMFICTX *ctx, session *ss, replies_stage stage,
     ss->msg.decided = true;
     log_decision(ss, replies_stage_name(stage),
                  st->tempfail ? "tempfail" : "reject", rcpt, logged);
+    stats_reply(stage, st->code);
+    stats_action(st->tempfail ? SETTINGS_TEMPFAIL : SETTINGS_REJECT, false);
     return set_reply(ctx, st->code, st->esc, text);
 }
 
@@ -122,8 +125,10 @@ sfsistat respond_error(SMFICTX *ctx, session *ss, replies_stage stage,
             ss && ss->msg.queue_id ? ss->msg.queue_id : "NOQUEUE",
             ss ? ss->client_ip : "unknown", replies_stage_name(stage), why,
             c.code, c.esc);
+    stats_error();
     if (c.outcome != REPLIES_USE)
         return SMFIS_TEMPFAIL;
+    stats_reply(stage, c.code);
     return set_reply(ctx, c.code, c.esc,
                      "Temporary local problem, please try again later");
 }

@@ -43,6 +43,7 @@ static const settings_key keys[] = {
     {"user", settings_parse_name, FIELD(user), 0, 0, ""},
     {"group", settings_parse_name, FIELD(group), 0, 0, ""},
     {"pidfile", settings_parse_path, FIELD(pidfile), 0, 0, ""},
+    {"stats_file", settings_parse_path, FIELD(stats_file), 0, 0, ""},
     {"log", settings_parse_log, FIELD(log_syslog), 0, 0, "syslog"},
     {"log_facility", settings_parse_facility, FIELD(log_facility), 0, 0,
      "mail"},
@@ -138,7 +139,7 @@ static void settings_free(settings *s)
     char **strings[] = {&s->socket,      &s->socket_owner,  &s->socket_group,
                         &s->user,        &s->group,         &s->pidfile,
                         &s->reject_text, &s->tempfail_text, &s->authserv_id,
-                        &s->path};
+                        &s->stats_file,  &s->path};
     for (size_t i = 0; i < N(strings); i++)
         free(*strings[i]);
     list_clear(&s->dns_servers);

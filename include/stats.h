@@ -1,0 +1,40 @@
+/*
+ * stats.h - counters of what spfgate did, for operators.
+ *
+ * Owns: process-wide counters (lock-free atomics, updated from any
+ * connection thread): messages per SPF result, per action, replies per
+ * stage and code, DNS queries, evaluation time histogram, internal
+ * errors. Fails: never; counters saturate at 2^64.
+ */
+#ifndef SPFGATE_STATS_H
+#define SPFGATE_STATS_H
+
+#include <stdio.h>
+
+#include "replies.h"
+#include "settings.h"
+#include "spfcheck.h"
+
+/* One message checked: its deciding result and the time the check took. */
+void stats_checked(spfcheck_result r, unsigned elapsed_ms,
+                   unsigned dns_queries);
+
+/* One message not checked (trusted, auth, exempt). */
+void stats_skipped(void);
+
+/* One action taken (accept at end of data, or a refusal). */
+void stats_action(settings_action a, bool dry_run);
+
+/* One reply sent with `code` at `stage`. */
+void stats_reply(replies_stage stage, int code);
+
+/* One internal error answered with a temporary failure. */
+void stats_error(void);
+
+/* Writes the counters as "key value" lines (one per counter). */
+void stats_write(FILE *out);
+
+/* Logs the counters in a few lines. */
+void stats_log(void);
+
+#endif
