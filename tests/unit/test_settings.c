@@ -122,6 +122,7 @@ static const char *render(const settings *s, const char *key)
         {"user", s->user},
         {"group", s->group},
         {"pidfile", s->pidfile},
+        {"stats_file", s->stats_file},
         {"reject_text", s->reject_text},
         {"tempfail_text", s->tempfail_text},
         {"authserv_id", s->authserv_id},
@@ -209,7 +210,7 @@ static void test_every_key_rendered(void **state)
     size_t n = 0;
     for (size_t i = 0; (name = settings_key_name(i)) != NULL; i++, n++)
         assert_string_not_equal(render(s, name), "?");
-    assert_int_equal(n, 35);
+    assert_int_equal(n, 36);
     settings_unref(s);
 }
 
@@ -227,6 +228,7 @@ static void test_defaults(void **state)
         {"user", "(null)"},
         {"group", "(null)"},
         {"pidfile", "(null)"},
+        {"stats_file", "(null)"},
         {"log", "yes"},
         {"log_level", "6"},
         {"milter_timeout", "7200"},
@@ -1008,6 +1010,7 @@ static void test_full_file(void **state)
         "socket = inet6:8891@::1\nsocket_owner = postfix\n"
         "socket_group = postfix\nsocket_mode = 0600\nuser = spfgate\n"
         "group = spfgate\npidfile = /run/spfgate.pid\nlog = stderr\n"
+        "stats_file = /run/spfgate/stats\n"
         "log_facility = local3\nlog_level = debug\nmilter_timeout = 300\n"
         "check_helo = no\ndns_servers = 127.0.0.1:5353\n"
         "dns_timeout = 500ms\ndeadline = 5s\n"
