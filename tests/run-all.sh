@@ -16,6 +16,19 @@ deps_srcdir_clean "$top"
 (cd "$top" && autoreconf -fi >/dev/null 2>&1) || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 
 status=0
+own_pass=0
+own_fail=0
+# self_ok MSG / self_fail MSG: a result of this script itself.
+self_ok() { echo "ok: $*"; own_pass=$((own_pass + 1)); }
+self_fail() { echo "FAIL: $*"; own_fail=$((own_fail + 1)); status=1; }
+
+# Formatting: every C file as .clang-format says (clang-format 14).
+if command -v clang-format >/dev/null 2>&1; then
+  bad=$(cd "$top" && for f in $(git ls-files '*.c' '*.h' 2>/dev/null || find milter include tests -name '*.[ch]'); do
+    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+  if [ -z "$bad" ]; then self_ok "clang-format"; else self_fail "not clang-formatted: $bad"; fi
+fi
+
 # run_build NAME CONFIGURE-FLAGS...: configure, build and check in _build/NAME.
 run_build() {
   name=$1; shift
@@ -44,15 +57,15 @@ run_build sanitize --enable-sanitizers --enable-werror
 if [ "${SPFGATE_SKIP_DISTCHECK:-0}" != 1 ]; then
   echo "== make distcheck"
   if (cd "$build/werror" && make -j"$jobs" distcheck >distcheck.out 2>&1); then
-    echo "ok: make distcheck"
+    self_ok "make distcheck"
   else
-    tail -40 "$build/werror/distcheck.out"; echo "FAIL: make distcheck"; status=1
+    tail -40 "$build/werror/distcheck.out"; self_fail "make distcheck"
   fi
 fi
 
 # Totals over every test case: cmocka's per-program totals and the
 # ok:/FAIL: lines of the script tests.
-passed=0; failed=0
+passed=$own_pass; failed=$own_fail
 for log in $(find "$build/werror/tests" "$build/sanitize/tests" -name '*.log' 2>/dev/null); do
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p; s/^ok: .*/1/p' "$log" | awk '{s+=$1} END {print s+0}')
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p; s/^FAIL: .*/1/p' "$log" | awk '{s+=$1} END {print s+0}')

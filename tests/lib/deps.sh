@@ -4,7 +4,7 @@
 
 # The packages to build spfgate and run its unit tests.
 SPFGATE_BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
-libmilter-dev libspf2-dev libcmocka-dev"
+libmilter-dev libspf2-dev libcmocka-dev clang-format"
 
 # deps_install PKG...: installs the packages of the list that are missing.
 deps_install() {
