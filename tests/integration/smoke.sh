@@ -9,6 +9,8 @@
 #     (milter_default_action = tempfail), Sendmail with 451 4.3.2 (F=T), no
 #     message is accepted, and every reply of the sessions passes the
 #     command-reply table audit;
+#   - with a milter that accepts and never answers (and short MTA milter
+#     timeouts): the same tempfail replies, in bounded time;
 #   - with the build's nullmilter (tests/tools/nullmilter, skipped if not
 #     built) as the milter: mail goes through both MTAs to their sinks,
 #     from IPv4 and IPv6 client addresses, again audited.
@@ -175,6 +177,41 @@ else
   fail "sendmail: did not start"
   sm_stop
 fi
+
+# --- a hung milter: accepts, never answers ---------------------------------
+hsock=$IT_TMP/milter/hung.sock
+"$PY" "$IT_LIB/hungmilter.py" "$hsock" >"$IT_TMP/milter/hung.log" 2>&1 &
+hung_pid=$!
+it_on_exit "it_kill_pid $hung_pid"
+if it_wait_file "$hsock" 5; then
+  if pf_setup hung "unix:$hsock" milter_connect_timeout=2s \
+    milter_command_timeout=2s milter_content_timeout=4s && pf_start; then
+    note_master
+    t0=$(it_now_ms)
+    xclient_script 192.0.2.10 mx.pass.example hung | session pf-hung "$PF_PORT"
+    t=$(($(it_now_ms) - t0))
+    check "postfix, milter hung: MAIL gets 451 4.7.1" reply_is "$IT_TMP/rec/pf-hung" MAIL "451 4.7.1"
+    check "postfix, milter hung: replies pass the table audit" audit pf-hung
+    check "postfix, milter hung: session ended in bounded time ($t ms)" [ "$t" -lt 20000 ]
+    pf_stop
+  else
+    fail "postfix with a hung milter did not start"; pf_stop
+  fi
+  if sm_setup hung "unix:$hsock" "C:2s;S:2s;R:2s;E:4s" && sm_start; then
+    t0=$(it_now_ms)
+    { echo "EHLO mx.pass.example"; transaction hung; } | session sm-hung "$SM_PORT" --bind 127.0.0.4
+    t=$(($(it_now_ms) - t0))
+    check "sendmail, milter hung: MAIL gets 451 4.3.2" reply_is "$IT_TMP/rec/sm-hung" MAIL "451 4.3.2"
+    check "sendmail, milter hung: replies pass the table audit" audit sm-hung
+    check "sendmail, milter hung: session ended in bounded time ($t ms)" [ "$t" -lt 20000 ]
+    sm_stop
+  else
+    fail "sendmail with a hung milter did not start"; sm_stop
+  fi
+else
+  fail "hung milter did not listen on $hsock"
+fi
+it_kill_pid "$hung_pid"
 
 # --- with a real milter: the build's nullmilter -----------------------------
 null=""
