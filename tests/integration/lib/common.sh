@@ -47,6 +47,7 @@ it_apt_install() {
       chmod 755 /usr/sbin/policy-rc.d && _prc=1
   fi
   _rc=0
+  # shellcheck disable=SC2086 # $_missing is a list of package names
   if ! timeout 300 apt-get install -y -qq --no-install-recommends $_missing \
     >/dev/null 2>&1; then
     timeout 300 apt-get update -qq >/dev/null 2>&1

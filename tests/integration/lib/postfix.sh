@@ -4,9 +4,10 @@
 # The instance has its own config, queue and data directories under IT_TMP,
 # listens on loopback only on a free port, hands every accepted message to
 # a private smtp-sink that keeps each one as a file, and never touches the
-# system's instance: the default configuration is only read (and, if the
-# package was installed with "No configuration" so that none exists, a
-# minimal one is created and removed again at cleanup).
+# system's instance or /etc/postfix. As root, "postfix -c DIR" takes DIR
+# as it is: no alternate_config_directories entry in the default main.cf
+# is needed, nor a default main.cf at all (a "No configuration" install has
+# none). The instance's daemons get MAIL_CONFIG through import_environment.
 #
 # pf_install                     install Debian's postfix if missing
 # pf_setup NAME MILTER [K=V...]  write an instance; MILTER: "unix:/path",
@@ -18,8 +19,6 @@
 #
 # After pf_setup: PF_DIR (config), PF_PORT (smtpd), PF_SINK_PORT, PF_SINK_DIR,
 # PF_LOG (the maillog file).
-
-PF_MAIN_CREATED=""
 
 # pf_install: installs postfix (preseeded "No configuration") when missing.
 # The package's own instance is never left running by us: policy-rc.d keeps
@@ -41,31 +40,10 @@ pf_install() {
   return 0
 }
 
-# pf_default_main: postfix(1) reads the default main.cf before anything; a
-# "No configuration" install has none. Creates a minimal one only if absent
-# and records that, so cleanup removes exactly it.
-pf_default_main() {
-  [ -e /etc/postfix/main.cf ] && return 0
-  mkdir -p /etc/postfix || return 1
-  cat >/etc/postfix/main.cf <<'EOF'
-# Created by spfgate's integration tests because none existed; removed by them.
-compatibility_level = 3.6
-EOF
-  PF_MAIN_CREATED=/etc/postfix/main.cf
-  it_on_exit 'pf_remove_default_main'
-}
-
-pf_remove_default_main() {
-  [ -n "$PF_MAIN_CREATED" ] && grep -q "spfgate's integration tests" \
-    "$PF_MAIN_CREATED" 2>/dev/null && rm -f "$PF_MAIN_CREATED"
-  PF_MAIN_CREATED=""
-}
-
 # pf_setup NAME MILTER [K=V...]
 pf_setup() {
   _name=$1; _milter=$2; shift 2
   it_tmpdir || return 1
-  pf_default_main || return 1
   PF_BASE=$IT_TMP/postfix-$_name
   PF_DIR=$PF_BASE/etc
   PF_SINK_DIR=$PF_BASE/sink

@@ -24,7 +24,15 @@
 
 # sm_install: sets SM_BIN to a sendmail binary from Debian's sendmail-bin.
 sm_install() {
-  it_apt_install m4 sendmail-cf libwrap0 || return 1
+  it_apt_install m4 sendmail-cf libwrap0 util-linux mount || return 1
+  # The sink is Postfix's smtp-sink.
+  if [ ! -x /usr/sbin/smtp-sink ]; then
+    command -v pf_install >/dev/null 2>&1 || {
+      echo "sendmail.sh: source postfix.sh too (smtp-sink comes with postfix)" >&2
+      return 1
+    }
+    pf_install || return 1
+  fi
   _root=$SPFGATE_IT_CACHE/sendmail-bin
   SM_BIN=$_root/usr/libexec/sendmail/sendmail
   [ -x "$SM_BIN" ] && return 0
