@@ -31,10 +31,14 @@ struct SPF_dns_server_struct;
 typedef struct {
     struct timespec deadline; /* CLOCK_MONOTONIC; no lookup starts after */
     const char *top_domain;   /* domain whose record is evaluated first */
+    int family;               /* client address family (set by the caller) */
+    unsigned char ip[16];     /* client address, 4 or 16 octets */
     unsigned queries;         /* DNS queries sent */
     unsigned timeouts;        /* queries that got no answer in time */
     unsigned tempfails;       /* lookups answered TRY_AGAIN for any reason */
-    unsigned void_lookups;    /* NXDOMAIN or NODATA answers */
+    unsigned terms;           /* DNS-querying terms so far (RFC 7208 4.6.4) */
+    unsigned void_lookups;    /* terms whose lookup found nothing */
+    unsigned records;         /* SPF records fetched */
     bool deadline_hit;        /* a lookup was refused or ran past the
                                  deadline */
     /* The first TXT lookup of top_domain: its outcome (a netdb h_errno
@@ -43,6 +47,24 @@ typedef struct {
      * failure and a record libspf2 could not compile apart. */
     int top_herrno;
     unsigned top_spf_records;
+    /* Non-empty: the evaluation is a permerror for this reason (record
+     * syntax, lookup limits), whatever libspf2 concludes. */
+    char perm_reason[160];
+    /* The record in effect (the top one, or where redirect= led): its
+     * domain, its redirect= and exp= targets (expanded). */
+    char cur_domain[256];
+    char redirect[256];
+    char exp[256];
+    /* Host names from the last MX or PTR answer: their address lookups
+     * belong to that term. */
+    char follow[10][256];
+    unsigned n_follow;
+    /* Synthetic questions handed to libspf2 as exists:sN.spfgate.invalid */
+    struct {
+        int kind;
+        char domain[256];
+    } synth[8];
+    unsigned n_synth;
 } dns_eval;
 
 /* Fixes the name servers ("ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6

@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include "dns.h"
+#include "dnslayer.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -41,14 +42,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include <spf2/spf.h>
-#include <spf2/spf_dns.h>
-#include <spf2/spf_dns_rr.h>
-
 /* Largest DNS message (over TCP). */
 #define DNS_MSG_MAX 65535
-/* CNAME links followed for one lookup. */
-#define DNS_CNAME_MAX 8
 /* Extra queries for a CNAME target the server did not resolve itself. */
 #define DNS_REQUERY_MAX 2
 
@@ -70,6 +65,7 @@ typedef struct {
     unsigned generation;
 } dns_thread;
 
+static SPF_dns_server_t *the_layer; /* for lookups made outside libspf2 */
 static _Thread_local dns_thread *cur_thread;
 static _Thread_local dns_eval *cur_eval;
 static pthread_key_t thread_key;
@@ -278,7 +274,7 @@ unsigned dns_eval_remaining_ms(const dns_eval *ev)
 
 /* True when s can be sent as a query name: labels of 1-63 octets, total
  * at most 253 (one trailing dot allowed), no dot-less empty name. */
-static bool name_is_queryable(const char *s)
+bool dns_name_queryable(const char *s)
 {
     size_t len = strlen(s);
     if (len > 0 && s[len - 1] == '.')
@@ -299,7 +295,7 @@ static bool name_is_queryable(const char *s)
 }
 
 /* Compares two domain names, ignoring case and one trailing dot. */
-static bool name_equal(const char *a, const char *b)
+bool dns_name_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 0 && a[la - 1] == '.')
@@ -307,180 +303,6 @@ static bool name_equal(const char *a, const char *b)
     if (lb > 0 && b[lb - 1] == '.')
         lb--;
     return la == lb && strncasecmp(a, b, la) == 0;
-}
-
-/* True when a TXT string starts an SPF version 1 record. */
-static bool txt_is_spf1(const char *txt)
-{
-    return strncasecmp(txt, "v=spf1", 6) == 0 &&
-           (txt[6] == '\0' || txt[6] == ' ');
-}
-
-/* Appends one RR's data to rr at index idx; returns 0 or -1. */
-static int rr_put(SPF_dns_rr_t *rr, int idx, const void *data, size_t len)
-{
-    if (SPF_dns_rr_buf_realloc(rr, idx, len) != SPF_E_SUCCESS)
-        return -1;
-    memcpy(rr->rr[idx], data, len);
-    return 0;
-}
-
-/* Copies the character-strings of one TXT RR into one NUL-ended string. */
-static int rr_put_txt(SPF_dns_rr_t *rr, int idx, const unsigned char *rd,
-                      size_t rdlen)
-{
-    if (SPF_dns_rr_buf_realloc(rr, idx, rdlen + 1) != SPF_E_SUCCESS)
-        return -1;
-    char *dst = rr->rr[idx]->txt;
-    size_t pos = 0, out = 0;
-    while (pos < rdlen) {
-        size_t n = rd[pos++];
-        if (n > rdlen - pos)
-            n = rdlen - pos;
-        memcpy(dst + out, rd + pos, n);
-        out += n;
-        pos += n;
-    }
-    dst[out] = '\0';
-    return 0;
-}
-
-/* Result of parsing one answer. */
-typedef struct {
-    int count;              /* RRs of the wanted type stored */
-    char tail[NS_MAXDNAME]; /* end of the CNAME chain */
-    bool chain_ended_open;  /* chain ended at a CNAME without data */
-    unsigned long ttl;      /* lowest TTL seen */
-} parse_result;
-
-/* One answer RR, located inside the message. */
-typedef struct {
-    char owner[NS_MAXDNAME];
-    unsigned type, cls;
-    unsigned long ttl;
-    const unsigned char *rdata;
-    size_t rdlen;
-} wire_rr;
-
-/* Reads a 16-bit value. */
-static unsigned get16(const unsigned char *p)
-{
-    return (unsigned)p[0] << 8 | p[1];
-}
-
-/* Splits the answer section into at most max RRs; returns the count or -1
- * when the message is malformed. */
-static int split_answer(const unsigned char *msg, size_t len, wire_rr *rrs,
-                        int max)
-{
-    if (len < HFIXEDSZ)
-        return -1;
-    unsigned qd = get16(msg + 4), an = get16(msg + 6);
-    const unsigned char *p = msg + HFIXEDSZ, *end = msg + len;
-    for (unsigned i = 0; i < qd; i++) {
-        int n = dn_skipname(p, end);
-        if (n < 0 || end - (p + n) < QFIXEDSZ)
-            return -1;
-        p += n + QFIXEDSZ;
-    }
-    int count = 0;
-    for (unsigned i = 0; i < an && count < max; i++) {
-        wire_rr *r = &rrs[count];
-        int n = dn_expand(msg, end, p, r->owner, sizeof(r->owner));
-        if (n < 0 || end - (p + n) < RRFIXEDSZ)
-            return -1;
-        p += n;
-        r->type = get16(p);
-        r->cls = get16(p + 2);
-        r->ttl = (unsigned long)get16(p + 4) << 16 | get16(p + 6);
-        r->rdlen = get16(p + 8);
-        p += RRFIXEDSZ;
-        if ((size_t)(end - p) < r->rdlen)
-            return -1;
-        r->rdata = p;
-        p += r->rdlen;
-        count++;
-    }
-    return count;
-}
-
-/* Most answer RRs looked at in one message. */
-#define DNS_ANSWER_MAX 256
-
-/* Stores the wanted RRs of an answer into rr, following CNAMEs from qname.
- * Returns 0, or -1 when the message is malformed or memory runs out. */
-static int parse_answer(const unsigned char *msg, int len, const char *qname,
-                        ns_type type, SPF_dns_rr_t *rr, parse_result *pr)
-{
-    static _Thread_local wire_rr rrs[DNS_ANSWER_MAX];
-    char name[NS_MAXDNAME];
-    const unsigned char *end = msg + len;
-
-    int n = split_answer(msg, (size_t)len, rrs, DNS_ANSWER_MAX);
-    if (n < 0)
-        return -1;
-    snprintf(pr->tail, sizeof(pr->tail), "%s", qname);
-    pr->ttl = 0xffffffffUL;
-
-    /* Walk the CNAME chain first (the answer may list it in any order). */
-    for (int hop = 0; hop < DNS_CNAME_MAX && type != ns_t_cname; hop++) {
-        int i = 0;
-        while (i < n && !(rrs[i].type == ns_t_cname &&
-                          name_equal(rrs[i].owner, pr->tail)))
-            i++;
-        if (i == n)
-            break;
-        if (dn_expand(msg, end, rrs[i].rdata, name, sizeof(name)) < 0)
-            return -1;
-        snprintf(pr->tail, sizeof(pr->tail), "%s", name);
-        if (rrs[i].ttl < pr->ttl)
-            pr->ttl = rrs[i].ttl;
-    }
-
-    int cnt = rr->num_rr;
-    for (int i = 0; i < n; i++) {
-        const wire_rr *w = &rrs[i];
-        if (w->type != (unsigned)type || w->cls != ns_c_in ||
-            !name_equal(w->owner, pr->tail))
-            continue;
-        int rc = 0;
-        switch (type) {
-        case ns_t_a:
-            if (w->rdlen != 4)
-                continue;
-            rc = rr_put(rr, cnt, w->rdata, 4);
-            break;
-        case ns_t_aaaa:
-            if (w->rdlen != 16)
-                continue;
-            rc = rr_put(rr, cnt, w->rdata, 16);
-            break;
-        case ns_t_mx:
-        case ns_t_ptr:
-        case ns_t_cname:
-            if (type == ns_t_mx && w->rdlen < 3)
-                continue;
-            if (dn_expand(msg, end, type == ns_t_mx ? w->rdata + 2 : w->rdata,
-                          name, sizeof(name)) < 0)
-                return -1;
-            rc = rr_put(rr, cnt, name, strlen(name) + 1);
-            break;
-        case ns_t_txt:
-            rc = rr_put_txt(rr, cnt, w->rdata, w->rdlen);
-            break;
-        default:
-            continue;
-        }
-        if (rc != 0)
-            return -1;
-        if (w->ttl < pr->ttl)
-            pr->ttl = w->ttl;
-        cnt++;
-    }
-    pr->count = cnt - rr->num_rr;
-    rr->num_rr = cnt;
-    pr->chain_ended_open = pr->count == 0 && !name_equal(pr->tail, qname);
-    return 0;
 }
 
 /* Runs one query; returns the answer length or -1 with *herrno set. */
@@ -524,50 +346,32 @@ static int query_once(dns_thread *t, dns_eval *ev, const char *name,
     return len;
 }
 
-/* Notes what a lookup means for the evaluation's counters. */
-static void eval_account(dns_eval *ev, const char *domain, ns_type type,
-                         const SPF_dns_rr_t *rr)
+dns_eval *dns_eval_current(void)
 {
-    if (ev == NULL)
-        return;
-    if (rr->herrno == TRY_AGAIN)
-        ev->tempfails++;
-    else if (rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA)
-        ev->void_lookups++;
-    if (type == ns_t_txt && ev->top_herrno < 0 && ev->top_domain != NULL &&
-        name_equal(domain, ev->top_domain)) {
-        ev->top_herrno = rr->herrno;
-        for (int i = 0; i < rr->num_rr; i++)
-            if (txt_is_spf1(rr->rr[i]->txt))
-                ev->top_spf_records++;
-    }
+    return cur_eval;
 }
 
-/* The layer's lookup: one name, one type, for libspf2. */
-static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
-                                  ns_type type, int should_cache)
+SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
+                           ns_type type)
 {
-    (void)should_cache;
     dns_eval *ev = cur_eval;
     SPF_dns_rr_t *rr;
 
     if (domain == NULL)
         domain = "";
-    if (type == ns_t_spf || !name_is_queryable(domain)) {
-        rr = SPF_dns_rr_new_init(srv, domain, type, 0,
-                                 type == ns_t_spf ? NO_DATA : HOST_NOT_FOUND);
-        if (rr != NULL && type != ns_t_spf)
-            eval_account(ev, domain, type, rr);
-        return rr;
-    }
+    if (srv == NULL)
+        srv = the_layer;
+    if (type == ns_t_spf || !dns_name_queryable(domain))
+        return SPF_dns_rr_new_init(srv, domain, type, 0,
+                                   type == ns_t_spf ? NO_DATA : HOST_NOT_FOUND);
     rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
     if (rr == NULL)
         return NULL;
-
     dns_thread *t = thread_get();
     if (t == NULL) {
         rr->herrno = TRY_AGAIN;
-        eval_account(ev, domain, type, rr);
+        if (ev != NULL)
+            ev->tempfails++;
         return rr;
     }
 
@@ -581,8 +385,8 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
             rr->herrno = herrno;
             break;
         }
-        parse_result pr;
-        if (parse_answer(t->buf, len, qname, type, rr, &pr) != 0) {
+        dns_parsed pr;
+        if (dns_parse_answer(t->buf, len, qname, type, rr, &pr) != 0) {
             rr->herrno = TRY_AGAIN;
             rr->num_rr = 0;
             break;
@@ -594,7 +398,7 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
             break;
         }
         rr->herrno = NO_DATA;
-        if (!pr.chain_ended_open || !name_is_queryable(pr.tail))
+        if (!pr.chain_ended_open || !dns_name_queryable(pr.tail))
             break;
         snprintf(qname, sizeof(qname), "%s", pr.tail);
     }
@@ -602,13 +406,85 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
         rr->num_rr = 0;
     rr->ttl = ttl == 0xffffffffUL ? 0 : (time_t)ttl;
     rr->utc_ttl = rr->ttl + time(NULL);
-    eval_account(ev, domain, type, rr);
+    if (ev != NULL && rr->herrno == TRY_AGAIN)
+        ev->tempfails++;
+    return rr;
+}
+
+bool dns_term_begin(dns_eval *ev)
+{
+    ev->n_follow = 0;
+    if (++ev->terms <= 10)
+        return true;
+    if (ev->perm_reason[0] == '\0')
+        snprintf(ev->perm_reason, sizeof(ev->perm_reason),
+                 "more than 10 DNS-querying terms");
+    return false;
+}
+
+void dns_term_result(dns_eval *ev, int herrno)
+{
+    if (herrno != HOST_NOT_FOUND && herrno != NO_DATA)
+        return;
+    if (++ev->void_lookups > 2 && ev->perm_reason[0] == '\0')
+        snprintf(ev->perm_reason, sizeof(ev->perm_reason),
+                 "more than 2 void lookups");
+}
+
+/* True (and forgotten) when name came from the last MX or PTR answer. */
+static bool take_follow(dns_eval *ev, const char *name)
+{
+    for (unsigned i = 0; i < ev->n_follow; i++) {
+        if (dns_name_equal(ev->follow[i], name)) {
+            ev->follow[i][0] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The layer's lookup for libspf2: one name, one type, counted against the
+ * RFC 7208 limits. Address lookups of names from the last MX or PTR answer
+ * belong to that term; PTR answers are cut to 10 names (RFC 7208 4.6.4). */
+static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
+                                  ns_type type, int should_cache)
+{
+    (void)should_cache;
+    dns_eval *ev = cur_eval;
+    if (domain == NULL)
+        domain = "";
+    if (ev == NULL)
+        return dns_query_rr(srv, domain, type);
+    if ((type == ns_t_a || type == ns_t_aaaa) && take_follow(ev, domain))
+        return dns_query_rr(srv, domain, type);
+    if (type == ns_t_spf)
+        return dns_query_rr(srv, domain, type);
+    if (!dns_term_begin(ev))
+        return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
+    size_t dl = strlen(domain), sl = strlen(DNS_SYNTH_SUFFIX);
+    SPF_dns_rr_t *rr =
+        dl > sl && strcasecmp(domain + dl - sl, DNS_SYNTH_SUFFIX) == 0
+            ? dns_synth_lookup(srv, domain)
+            : dns_query_rr(srv, domain, type);
+    if (rr == NULL)
+        return NULL;
+    dns_term_result(ev, rr->herrno);
+    if (type == ns_t_ptr && rr->num_rr > 10)
+        rr->num_rr = 10;
+    if ((type == ns_t_mx || type == ns_t_ptr) && rr->herrno == NETDB_SUCCESS) {
+        ev->n_follow = 0;
+        for (int i = 0; i < rr->num_rr && i < 10; i++)
+            snprintf(ev->follow[ev->n_follow++], sizeof(ev->follow[0]), "%s",
+                     type == ns_t_mx ? rr->rr[i]->mx : rr->rr[i]->ptr);
+    }
     return rr;
 }
 
 /* The layer's destructor. */
 static void layer_destroy(SPF_dns_server_t *srv)
 {
+    if (srv == the_layer)
+        the_layer = NULL;
     free(srv);
 }
 
@@ -619,11 +495,12 @@ struct SPF_dns_server_struct *dns_layer_new(void)
         return NULL;
     srv->destroy = layer_destroy;
     srv->lookup = layer_lookup;
-    srv->get_spf = NULL;
+    srv->get_spf = dns_get_spf;
     srv->get_exp = NULL;
     srv->add_cache = NULL;
     srv->layer_below = NULL;
     srv->name = "spfgate";
     srv->debug = 0;
+    the_layer = srv;
     return srv;
 }

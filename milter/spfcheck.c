@@ -29,6 +29,7 @@
 #include "spfcheck.h"
 
 #include "dns.h"
+#include "dnslayer.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -40,8 +41,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#include <spf2/spf.h>
 
 static SPF_server_t *server;
 static SPF_dns_server_t *dns_layer; /* SPF_server_free leaves it */
@@ -279,8 +278,6 @@ static void map_response(SPF_response_t *resp, const dns_eval *ev,
         break;
     case SPF_RESULT_FAIL:
         out->result = SPFCHECK_FAIL;
-        copy_clean(out->explanation, sizeof(out->explanation),
-                   SPF_response_get_explanation(resp));
         break;
     case SPF_RESULT_SOFTFAIL:
         out->result = SPFCHECK_SOFTFAIL;
@@ -400,18 +397,31 @@ void spfcheck_eval(const spfcheck_query *q, spfcheck_outcome *out)
 
     dns_eval ev;
     dns_eval_begin(&ev, opt_deadline_ms, req->env_from_dp);
+    ev.family = req->client_ver == AF_INET6 ? AF_INET6 : AF_INET;
+    if (ev.family == AF_INET6)
+        memcpy(ev.ip, &req->ipv6, 16);
+    else
+        memcpy(ev.ip, &req->ipv4, 4);
     SPF_response_t *resp = run_query(req);
-    dns_eval_end();
 
     if (resp == NULL) {
         out->result = SPFCHECK_TEMPERROR;
         copy_clean(out->problem, sizeof(out->problem), "out of memory");
+    } else if (ev.perm_reason[0] != '\0') {
+        out->result = SPFCHECK_PERMERROR;
+        copy_clean(out->problem, sizeof(out->problem), ev.perm_reason);
     } else if (ev.deadline_hit) {
         out->result = SPFCHECK_TEMPERROR;
         copy_clean(out->problem, sizeof(out->problem), "deadline exceeded");
     } else {
         map_response(resp, &ev, out);
+        if (out->result == SPFCHECK_FAIL) {
+            char exp[sizeof(out->explanation)];
+            dns_explain(server, req, exp, sizeof(exp));
+            copy_clean(out->explanation, sizeof(out->explanation), exp);
+        }
     }
+    dns_eval_end();
     if (resp != NULL)
         SPF_response_free(resp);
     SPF_request_free(req);

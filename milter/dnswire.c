@@ -1,0 +1,180 @@
+/*
+ * dnswire.c - parsing of DNS answers into libspf2's SPF_dns_rr_t.
+ *
+ * Owns nothing. Reads the answer section of one DNS message (names with
+ * glibc's dn_expand, so libresolv is not needed), follows CNAME chains
+ * inside the answer, and copies the records of the wanted type: A, AAAA,
+ * MX and PTR host names, TXT with the character-strings of one record
+ * joined. Fails: -1 for a malformed message or when memory runs out.
+ */
+#include "config.h"
+
+#include "dnslayer.h"
+
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <string.h>
+
+/* CNAME links followed in one answer. */
+#define DNS_CNAME_MAX 8
+
+/* Appends one RR's data to rr at index idx; returns 0 or -1. */
+static int rr_put(SPF_dns_rr_t *rr, int idx, const void *data, size_t len)
+{
+    if (SPF_dns_rr_buf_realloc(rr, idx, len) != SPF_E_SUCCESS)
+        return -1;
+    memcpy(rr->rr[idx], data, len);
+    return 0;
+}
+
+/* Copies the character-strings of one TXT RR into one NUL-ended string. */
+static int rr_put_txt(SPF_dns_rr_t *rr, int idx, const unsigned char *rd,
+                      size_t rdlen)
+{
+    if (SPF_dns_rr_buf_realloc(rr, idx, rdlen + 1) != SPF_E_SUCCESS)
+        return -1;
+    char *dst = rr->rr[idx]->txt;
+    size_t pos = 0, out = 0;
+    while (pos < rdlen) {
+        size_t n = rd[pos++];
+        if (n > rdlen - pos)
+            n = rdlen - pos;
+        memcpy(dst + out, rd + pos, n);
+        out += n;
+        pos += n;
+    }
+    dst[out] = '\0';
+    return 0;
+}
+
+/* One answer RR, located inside the message. */
+typedef struct {
+    char owner[NS_MAXDNAME];
+    unsigned type, cls;
+    unsigned long ttl;
+    const unsigned char *rdata;
+    size_t rdlen;
+} wire_rr;
+
+/* Reads a 16-bit value. */
+static unsigned get16(const unsigned char *p)
+{
+    return (unsigned)p[0] << 8 | p[1];
+}
+
+/* Splits the answer section into at most max RRs; returns the count or -1
+ * when the message is malformed. */
+static int split_answer(const unsigned char *msg, size_t len, wire_rr *rrs,
+                        int max)
+{
+    if (len < HFIXEDSZ)
+        return -1;
+    unsigned qd = get16(msg + 4), an = get16(msg + 6);
+    const unsigned char *p = msg + HFIXEDSZ, *end = msg + len;
+    for (unsigned i = 0; i < qd; i++) {
+        int n = dn_skipname(p, end);
+        if (n < 0 || end - (p + n) < QFIXEDSZ)
+            return -1;
+        p += n + QFIXEDSZ;
+    }
+    int count = 0;
+    for (unsigned i = 0; i < an && count < max; i++) {
+        wire_rr *r = &rrs[count];
+        int n = dn_expand(msg, end, p, r->owner, sizeof(r->owner));
+        if (n < 0 || end - (p + n) < RRFIXEDSZ)
+            return -1;
+        p += n;
+        r->type = get16(p);
+        r->cls = get16(p + 2);
+        r->ttl = (unsigned long)get16(p + 4) << 16 | get16(p + 6);
+        r->rdlen = get16(p + 8);
+        p += RRFIXEDSZ;
+        if ((size_t)(end - p) < r->rdlen)
+            return -1;
+        r->rdata = p;
+        p += r->rdlen;
+        count++;
+    }
+    return count;
+}
+
+/* Most answer RRs looked at in one message. */
+#define DNS_ANSWER_MAX 256
+
+/* Stores the wanted RRs of an answer into rr, following CNAMEs from qname.
+ * Returns 0, or -1 when the message is malformed or memory runs out. */
+int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
+                     ns_type type, SPF_dns_rr_t *rr, dns_parsed *pr)
+{
+    static _Thread_local wire_rr rrs[DNS_ANSWER_MAX];
+    char name[NS_MAXDNAME];
+    const unsigned char *end = msg + len;
+
+    int n = split_answer(msg, (size_t)len, rrs, DNS_ANSWER_MAX);
+    if (n < 0)
+        return -1;
+    snprintf(pr->tail, sizeof(pr->tail), "%s", qname);
+    pr->ttl = 0xffffffffUL;
+
+    /* Walk the CNAME chain first (the answer may list it in any order). */
+    for (int hop = 0; hop < DNS_CNAME_MAX && type != ns_t_cname; hop++) {
+        int i = 0;
+        while (i < n && !(rrs[i].type == ns_t_cname &&
+                          dns_name_equal(rrs[i].owner, pr->tail)))
+            i++;
+        if (i == n)
+            break;
+        if (dn_expand(msg, end, rrs[i].rdata, name, sizeof(name)) < 0)
+            return -1;
+        snprintf(pr->tail, sizeof(pr->tail), "%s", name);
+        if (rrs[i].ttl < pr->ttl)
+            pr->ttl = rrs[i].ttl;
+    }
+
+    int cnt = rr->num_rr;
+    for (int i = 0; i < n; i++) {
+        const wire_rr *w = &rrs[i];
+        if (w->type != (unsigned)type || w->cls != ns_c_in ||
+            !dns_name_equal(w->owner, pr->tail))
+            continue;
+        int rc = 0;
+        switch (type) {
+        case ns_t_a:
+            if (w->rdlen != 4)
+                continue;
+            rc = rr_put(rr, cnt, w->rdata, 4);
+            break;
+        case ns_t_aaaa:
+            if (w->rdlen != 16)
+                continue;
+            rc = rr_put(rr, cnt, w->rdata, 16);
+            break;
+        case ns_t_mx:
+        case ns_t_ptr:
+        case ns_t_cname:
+            if (type == ns_t_mx && w->rdlen < 3)
+                continue;
+            if (dn_expand(msg, end, type == ns_t_mx ? w->rdata + 2 : w->rdata,
+                          name, sizeof(name)) < 0)
+                return -1;
+            rc = rr_put(rr, cnt, name, strlen(name) + 1);
+            break;
+        case ns_t_txt:
+            rc = rr_put_txt(rr, cnt, w->rdata, w->rdlen);
+            break;
+        default:
+            continue;
+        }
+        if (rc != 0)
+            return -1;
+        if (w->ttl < pr->ttl)
+            pr->ttl = w->ttl;
+        cnt++;
+    }
+    pr->count = cnt - rr->num_rr;
+    rr->num_rr = cnt;
+    pr->chain_ended_open = pr->count == 0 && !dns_name_equal(pr->tail, qname);
+    return 0;
+}

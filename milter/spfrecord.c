@@ -1,0 +1,623 @@
+/*
+ * spfrecord.c - SPF record grammar checks, macro expansion and rewriting
+ * into a form libspf2 1.2.10 evaluates as RFC 7208 says.
+ *
+ * Owns nothing; pure functions (the %{p} and synthetic-name callbacks are
+ * the caller's). Fails: -1 with a reason for anything the grammar of RFC
+ * 7208 section 12 refuses; the caller turns that into permerror.
+ *
+ * Why rewrite: libspf2 refuses legal /0 prefixes, runs redirect= where it
+ * stands (and even when "all" is present), refuses modifier names with
+ * "-", "_" or ".", mangles explanations and some macros, and does not cut
+ * expanded names to 253 octets. The rewritten record has every macro
+ * expanded (%{p} too, through the callback), only the mechanisms up to
+ * the first one that always matches, redirect= last, no exp= or unknown
+ * modifiers, and no address mechanisms for the other address family.
+ */
+#include "config.h"
+
+#include "spfrecord.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+bool spfrecord_is_spf1(const char *txt)
+{
+    return strncasecmp(txt, "v=spf1", 6) == 0 &&
+           (txt[6] == '\0' || txt[6] == ' ');
+}
+
+/* Bounded output buffer. */
+typedef struct {
+    char *buf;
+    size_t cap, len;
+    bool overflow;
+} outbuf;
+
+/* Appends n bytes. */
+static void ob_put(outbuf *o, const char *s, size_t n)
+{
+    if (o->len + n >= o->cap) {
+        o->overflow = true;
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+/* Appends a string. */
+static void ob_str(outbuf *o, const char *s)
+{
+    ob_put(o, s, strlen(s));
+}
+
+/* Writes the value of one macro letter into val. */
+static void macro_value(char letter, const spfrecord_vars *v, char *val,
+                        size_t len)
+{
+    const unsigned char *ip = v->ip;
+    switch (letter) {
+    case 's':
+        snprintf(val, len, "%s", v->sender != NULL ? v->sender : "");
+        return;
+    case 'l':
+        snprintf(val, len, "%s", v->local != NULL ? v->local : "postmaster");
+        return;
+    case 'o':
+        snprintf(val, len, "%s",
+                 v->sender_domain != NULL ? v->sender_domain : "");
+        return;
+    case 'd':
+        snprintf(val, len, "%s", v->domain != NULL ? v->domain : "");
+        return;
+    case 'h':
+        snprintf(val, len, "%s", v->helo != NULL ? v->helo : "unknown");
+        return;
+    case 'r':
+        snprintf(val, len, "%s",
+                 v->receiver != NULL && v->receiver[0] ? v->receiver
+                                                       : "unknown");
+        return;
+    case 't':
+        snprintf(val, len, "%lld", (long long)time(NULL));
+        return;
+    case 'v':
+        snprintf(val, len, "%s", v->family == AF_INET6 ? "ip6" : "in-addr");
+        return;
+    case 'p':
+        if (v->ptr_name != NULL)
+            v->ptr_name(v->ctx, val, len);
+        else
+            snprintf(val, len, "unknown");
+        return;
+    case 'c':
+        if (v->family == AF_INET6) {
+            inet_ntop(AF_INET6, ip, val, (socklen_t)len);
+            return;
+        }
+        /* IPv4 %{c} is the dotted quad, like %{i} */
+        __attribute__((fallthrough));
+    case 'i':
+    default:
+        if (v->family == AF_INET6) {
+            static const char hex[] = "0123456789abcdef";
+            size_t o = 0;
+            for (int k = 0; k < 16 && o + 4 < len; k++) {
+                val[o++] = hex[ip[k] >> 4];
+                val[o++] = '.';
+                val[o++] = hex[ip[k] & 15];
+                val[o++] = '.';
+            }
+            val[o > 0 ? o - 1 : 0] = '\0';
+        } else {
+            snprintf(val, len, "%u.%u.%u.%u", ip[0], ip[1], ip[2], ip[3]);
+        }
+        return;
+    }
+}
+
+/* Applies transformers: split on delims, reverse, keep the rightmost
+ * keep parts (0: all), join with dots. */
+static void transform(const char *val, const char *delims, bool reverse,
+                      unsigned keep, char *out, size_t len)
+{
+    const char *parts[128];
+    size_t plen[128];
+    size_t n = 0;
+    const char *p = val;
+    for (;;) {
+        size_t k = strcspn(p, delims);
+        if (n < 128) {
+            parts[n] = p;
+            plen[n++] = k;
+        }
+        if (p[k] == '\0')
+            break;
+        p += k + 1;
+    }
+    if (reverse) {
+        for (size_t i = 0; i < n / 2; i++) {
+            const char *tp = parts[i];
+            size_t tl = plen[i];
+            parts[i] = parts[n - 1 - i];
+            plen[i] = plen[n - 1 - i];
+            parts[n - 1 - i] = tp;
+            plen[n - 1 - i] = tl;
+        }
+    }
+    size_t first = keep != 0 && keep < n ? n - keep : 0;
+    outbuf o = {out, len, 0, false};
+    out[0] = '\0';
+    for (size_t i = first; i < n; i++) {
+        if (i > first)
+            ob_put(&o, ".", 1);
+        ob_put(&o, parts[i], plen[i]);
+    }
+}
+
+/* Appends val URL-escaped (RFC 3986 unreserved kept). */
+static void url_escape(outbuf *o, const char *val)
+{
+    for (const unsigned char *p = (const unsigned char *)val; *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            ob_put(o, (const char *)p, 1);
+        } else {
+            char h[4];
+            snprintf(h, sizeof(h), "%%%02X", *p);
+            ob_put(o, h, 3);
+        }
+    }
+}
+
+/* Parses and expands one "%{...}" at s (len bytes left); returns the
+ * number of bytes used or -1. */
+static int expand_one(const char *s, size_t len, const spfrecord_vars *v,
+                      spfrecord_mode mode, outbuf *o)
+{
+    const char *end = memchr(s, '}', len);
+    if (end == NULL || end - s < 3)
+        return -1;
+    char letter = (char)tolower((unsigned char)s[2]);
+    bool upper = isupper((unsigned char)s[2]) != 0;
+    if (strchr("slodiphv", letter) == NULL &&
+        (mode != SPFRECORD_EXP || strchr("crt", letter) == NULL))
+        return -1;
+    const char *p = s + 3;
+    unsigned keep = 0;
+    bool digits = false;
+    while (p < end && isdigit((unsigned char)*p)) {
+        keep = keep * 10 + (unsigned)(*p++ - '0');
+        if (keep > 1000)
+            return -1;
+        digits = true;
+    }
+    if (digits && keep == 0)
+        return -1;
+    bool reverse = false;
+    if (p < end && (*p == 'r' || *p == 'R')) {
+        reverse = true;
+        p++;
+    }
+    char delims[8] = "";
+    size_t nd = 0;
+    for (; p < end; p++) {
+        if (strchr(".-+,/_=", *p) == NULL)
+            return -1;
+        if (nd + 1 < sizeof(delims) && strchr(delims, *p) == NULL) {
+            delims[nd++] = *p;
+            delims[nd] = '\0';
+        }
+    }
+    if (nd == 0)
+        strcpy(delims, ".");
+    if (v != NULL) {
+        char val[1024], tv[1024];
+        macro_value(letter, v, val, sizeof(val));
+        transform(val, delims, reverse, keep, tv, sizeof(tv));
+        if (upper)
+            url_escape(o, tv);
+        else
+            ob_str(o, tv);
+    }
+    return (int)(end - s) + 1;
+}
+
+int spfrecord_expand(const char *s, size_t len, const spfrecord_vars *v,
+                     spfrecord_mode mode, char *out, size_t outlen)
+{
+    outbuf o = {out, outlen, 0, false};
+    bool had_macro = false;
+    if (outlen == 0)
+        return -1;
+    out[0] = '\0';
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 1 >= len)
+                return -1;
+            char n = s[i + 1];
+            if (n == '%' || n == '_' || n == '-') {
+                ob_str(&o, n == '%' ? "%" : n == '_' ? " " : "%20");
+                i += 2;
+                continue;
+            }
+            if (n != '{')
+                return -1;
+            int used = expand_one(s + i, len - i, v, mode, &o);
+            if (used < 0)
+                return -1;
+            i += (size_t)used;
+            had_macro = true;
+            continue;
+        }
+        if ((c < 0x21 || c > 0x7e) && !(mode == SPFRECORD_EXP && c == ' '))
+            return -1;
+        ob_put(&o, (const char *)&c, 1);
+        i++;
+    }
+    if (o.overflow)
+        return -1;
+    if (mode == SPFRECORD_DOMAIN && had_macro) {
+        /* RFC 7208 7.3: cut labels from the left down to 253 octets */
+        char *p = out;
+        while (strlen(p) > 253 && strchr(p, '.') != NULL)
+            p = strchr(p, '.') + 1;
+        memmove(out, p, strlen(p) + 1);
+    }
+    return 0;
+}
+
+/* True for RFC 7208's toplabel. */
+static bool toplabel_ok(const char *s, size_t n)
+{
+    bool alpha = false, hyphen = false;
+    if (n == 0 || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (isalpha((unsigned char)s[i]))
+            alpha = true;
+        else if (s[i] == '-')
+            hyphen = true;
+        else if (!isdigit((unsigned char)s[i]))
+            return false;
+    }
+    return alpha || hyphen;
+}
+
+/* Checks a domain-spec: macro syntax and domain-end. */
+static bool domain_spec_ok(const char *s, size_t n)
+{
+    char tmp[1024];
+    if (n == 0 ||
+        spfrecord_expand(s, n, NULL, SPFRECORD_DOMAIN, tmp, sizeof(tmp)) != 0)
+        return false;
+    if (s[n - 1] == '.')
+        n--;
+    if (n > 0 && s[n - 1] == '}')
+        return true;
+    const char *dot = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.')
+            dot = s + i;
+    if (dot == NULL)
+        return false;
+    return toplabel_ok(dot + 1, (size_t)(s + n - dot - 1));
+}
+
+/* Parses a CIDR length s[0..n) (no leading zeros); -1 if bad. */
+static int cidr_len(const char *s, size_t n, int max)
+{
+    if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
+        return -1;
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+/* One parsed term. */
+typedef struct {
+    char qual;       /* + - ~ ? */
+    char kind[12];   /* mechanism or "redirect"/"exp"/"" (unknown) */
+    const char *dom; /* domain-spec or address, may be NULL */
+    size_t dom_len;
+    int c4, c6; /* CIDR lengths, -1: none */
+    bool modifier;
+} term;
+
+/* Strips a trailing "/N" (ip4) or "//N" (ip6) CIDR from s[0..*n). */
+static int strip_cidr(const char *s, size_t *n, int *c4, int *c6)
+{
+    size_t end = *n, k = end;
+    while (k > 0 && isdigit((unsigned char)s[k - 1]))
+        k--;
+    if (k < end && k >= 2 && s[k - 1] == '/' && s[k - 2] == '/') {
+        if ((*c6 = cidr_len(s + k, end - k, 128)) < 0)
+            return -1;
+        end = k - 2;
+        k = end;
+        while (k > 0 && isdigit((unsigned char)s[k - 1]))
+            k--;
+    }
+    if (k < end && k >= 1 && s[k - 1] == '/') {
+        if ((*c4 = cidr_len(s + k, end - k, 32)) < 0)
+            return -1;
+        end = k - 1;
+    }
+    *n = end;
+    return 0;
+}
+
+/* Parses one term s[0..n) into t; returns NULL or the reason it is bad. */
+static const char *parse_term(const char *s, size_t n, term *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->c4 = t->c6 = -1;
+    t->qual = '+';
+    size_t nl = 0;
+    while (nl < n && (isalnum((unsigned char)s[nl]) || s[nl] == '-' ||
+                      s[nl] == '_' || s[nl] == '.'))
+        nl++;
+    if (nl > 0 && nl < n && s[nl] == '=' && isalpha((unsigned char)s[0])) {
+        t->modifier = true;
+        if (nl == 8 && strncasecmp(s, "redirect", 8) == 0)
+            strcpy(t->kind, "redirect");
+        else if (nl == 3 && strncasecmp(s, "exp", 3) == 0)
+            strcpy(t->kind, "exp");
+        t->dom = s + nl + 1;
+        t->dom_len = n - nl - 1;
+        if (t->kind[0] != '\0')
+            return domain_spec_ok(t->dom, t->dom_len)
+                       ? NULL
+                       : "bad domain in modifier";
+        char tmp[1024];
+        return spfrecord_expand(t->dom, t->dom_len, NULL, SPFRECORD_DOMAIN, tmp,
+                                sizeof(tmp)) == 0
+                   ? NULL
+                   : "bad macro in modifier";
+    }
+    if (n > 0 && strchr("+-~?", s[0]) != NULL) {
+        t->qual = s[0];
+        s++;
+        n--;
+    }
+    nl = 0;
+    while (nl < n && s[nl] != ':' && s[nl] != '/')
+        nl++;
+    static const char *const mechs[] = {"all", "include", "a",   "mx",
+                                        "ptr", "ip4",     "ip6", "exists"};
+    for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+        if (strlen(mechs[i]) == nl && strncasecmp(s, mechs[i], nl) == 0)
+            strcpy(t->kind, mechs[i]);
+    if (t->kind[0] == '\0')
+        return "unknown mechanism";
+    const char *rest = s + nl;
+    size_t rl = n - nl;
+    const char *k = t->kind;
+    if (strcmp(k, "all") == 0)
+        return rl == 0 ? NULL : "arguments after all";
+    if (strcmp(k, "a") == 0 || strcmp(k, "mx") == 0) {
+        if (strip_cidr(rest, &rl, &t->c4, &t->c6) != 0)
+            return "bad CIDR length";
+    } else if (strcmp(k, "ip4") == 0 || strcmp(k, "ip6") == 0) {
+        bool v6 = k[2] == '6';
+        if (rl < 2 || rest[0] != ':')
+            return "address missing";
+        const char *slash = memchr(rest, '/', rl);
+        size_t al = slash != NULL ? (size_t)(slash - rest - 1) : rl - 1;
+        if (slash != NULL) {
+            int c = cidr_len(slash + 1, rl - al - 2, v6 ? 128 : 32);
+            if (c < 0)
+                return "bad CIDR length";
+            if (v6)
+                t->c6 = c;
+            else
+                t->c4 = c;
+        }
+        char addr[64];
+        unsigned char bin[16];
+        if (al == 0 || al >= sizeof(addr))
+            return "bad address";
+        memcpy(addr, rest + 1, al);
+        addr[al] = '\0';
+        if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
+            return "bad address";
+        t->dom = rest + 1;
+        t->dom_len = al;
+        return NULL;
+    }
+    if (rl == 0) {
+        if (strcmp(k, "include") == 0 || strcmp(k, "exists") == 0)
+            return "domain missing";
+        return NULL;
+    }
+    if (rest[0] != ':' || !domain_spec_ok(rest + 1, rl - 1))
+        return "bad domain";
+    t->dom = rest + 1;
+    t->dom_len = rl - 1;
+    return NULL;
+}
+
+/* Appends the expanded domain of t (escaping % for libspf2); -1 if bad. */
+static int put_domain(outbuf *o, const term *t, const spfrecord_vars *v)
+{
+    char exp[1024];
+    if (spfrecord_expand(t->dom, t->dom_len, v, SPFRECORD_DOMAIN, exp,
+                         sizeof(exp)) != 0)
+        return -1;
+    for (const unsigned char *p = (const unsigned char *)exp; *p; p++) {
+        if (*p == '%')
+            ob_str(o, "%%");
+        else if (*p < 0x21 || *p > 0x7e)
+            ob_str(o, "?");
+        else
+            ob_put(o, (const char *)p, 1);
+    }
+    return 0;
+}
+
+/* Writes one mechanism for libspf2; sets *stop when it always matches. */
+static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
+                    spfrecord_synth_fn synth, void *sctx, bool *stop,
+                    unsigned *count)
+{
+    const char *k = t->kind;
+    bool v6 = v->family == AF_INET6;
+    char q[3] = {' ', t->qual, '\0'};
+    if (strcmp(k, "ip4") == 0 || strcmp(k, "ip6") == 0) {
+        if ((k[2] == '6') != v6)
+            return 0;
+        int c = v6 ? t->c6 : t->c4;
+        ob_str(o, q);
+        if (c == 0) {
+            ob_str(o, "all");
+            *stop = true;
+        } else {
+            ob_str(o, k);
+            ob_put(o, ":", 1);
+            ob_put(o, t->dom, t->dom_len);
+            if (c > 0) {
+                char b[16];
+                snprintf(b, sizeof(b), "/%d", c);
+                ob_str(o, b);
+            }
+        }
+        (*count)++;
+        return 0;
+    }
+    ob_str(o, q);
+    (*count)++;
+    if (strcmp(k, "all") == 0) {
+        ob_str(o, "all");
+        *stop = true;
+        return 0;
+    }
+    bool am = strcmp(k, "a") == 0 || strcmp(k, "mx") == 0;
+    int c = v6 ? t->c6 : t->c4;
+    if (am && c == 0) {
+        char dom[1024], name[256];
+        outbuf d = {dom, sizeof(dom), 0, false};
+        if (t->dom != NULL && put_domain(&d, t, v) != 0)
+            return -1;
+        if (t->dom == NULL)
+            snprintf(dom, sizeof(dom), "%s", v->domain);
+        spfrecord_synth_kind sk =
+            k[0] == 'a' ? (v6 ? SPFRECORD_ANY_AAAA : SPFRECORD_ANY_A)
+                        : (v6 ? SPFRECORD_ANY_MX_AAAA : SPFRECORD_ANY_MX_A);
+        if (sk == SPFRECORD_ANY_A) {
+            ob_str(o, "exists:");
+            ob_str(o, dom);
+            return 0;
+        }
+        if (synth == NULL || synth(sctx, sk, dom, name, sizeof(name)) != 0)
+            return -1;
+        ob_str(o, "exists:");
+        ob_str(o, name);
+        return 0;
+    }
+    ob_str(o, k);
+    if (t->dom != NULL) {
+        ob_put(o, ":", 1);
+        if (put_domain(o, t, v) != 0)
+            return -1;
+    }
+    if (am && c > 0 && c != (v6 ? 128 : 32)) {
+        char b[16];
+        snprintf(b, sizeof(b), v6 ? "//%d" : "/%d", c);
+        ob_str(o, b);
+    }
+    return 0;
+}
+
+/* Records a reason. */
+static int fail(char *why, size_t len, const char *reason)
+{
+    snprintf(why, len, "%s", reason);
+    return -1;
+}
+
+int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
+                      spfrecord_synth_fn synth, void *sctx, char *out,
+                      size_t outlen, spfrecord_info *info, char *why,
+                      size_t whylen)
+{
+    enum { MAX_TERMS = 256 };
+    static _Thread_local term terms[MAX_TERMS];
+    size_t nt = 0;
+    memset(info, 0, sizeof(*info));
+    for (const unsigned char *p = (const unsigned char *)txt; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return fail(why, whylen,
+                        "non-ASCII or control character in record");
+    if (!spfrecord_is_spf1(txt))
+        return fail(why, whylen, "not an SPF record");
+
+    const term *redirect = NULL, *exp = NULL;
+    bool has_all = false;
+    const char *p = txt + 6;
+    while (*p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t n = strcspn(p, " ");
+        if (nt == MAX_TERMS)
+            return fail(why, whylen, "too many terms");
+        term *t = &terms[nt++];
+        const char *bad = parse_term(p, n, t);
+        if (bad != NULL) {
+            snprintf(why, whylen, "%s near \"%.*s\"", bad,
+                     (int)(n > 40 ? 40 : n), p);
+            return -1;
+        }
+        if (strcmp(t->kind, "redirect") == 0) {
+            if (redirect != NULL)
+                return fail(why, whylen, "two redirect= modifiers");
+            redirect = t;
+        } else if (strcmp(t->kind, "exp") == 0) {
+            if (exp != NULL)
+                return fail(why, whylen, "two exp= modifiers");
+            exp = t;
+        } else if (strcmp(t->kind, "all") == 0) {
+            has_all = true;
+        }
+        p += n;
+    }
+
+    outbuf o = {out, outlen, 0, false};
+    ob_str(&o, "v=spf1");
+    bool stop = false;
+    for (size_t i = 0; i < nt && !stop; i++) {
+        if (terms[i].modifier)
+            continue;
+        if (put_mech(&o, &terms[i], v, synth, sctx, &stop, &info->mechanisms) !=
+            0)
+            return fail(why, whylen, "a domain cannot be expanded");
+    }
+    if (redirect != NULL && !has_all && !stop) {
+        outbuf r = {info->redirect, sizeof(info->redirect), 0, false};
+        if (put_domain(&r, redirect, v) != 0 || r.overflow)
+            return fail(why, whylen, "redirect= cannot be expanded");
+        ob_str(&o, " redirect=");
+        ob_str(&o, info->redirect);
+        info->mechanisms++;
+    }
+    if (exp != NULL) {
+        outbuf e = {info->exp, sizeof(info->exp), 0, false};
+        if (put_domain(&e, exp, v) != 0 || e.overflow)
+            info->exp[0] = '\0';
+    }
+    if (o.overflow)
+        return fail(why, whylen, "record too long");
+    return 0;
+}
