@@ -133,10 +133,13 @@ pass.example TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"
 10.2.0.192.in-addr.arpa PTR mx.pass.example
 mx.pass.example A 192.0.2.10
 broken.example SERVFAIL
+slow.example TIMEOUT
 EOF
 if it_time "dns start" dns_start "$IT_TMP/zone"; then
   check "dns: $DNS_SERVER answers TXT" dns_has pass.example TXT 'v=spf1 ip4:192.0.2.0/24'
   check "dns: SERVFAIL name" dns_has broken.example TXT '^SERVFAIL$'
+  check "dns: TIMEOUT name is not answered (1 s)" \
+    sh -c "'$PY' '$IT_LIB/dnsquery.py' 127.0.0.1 $DNS_PORT slow.example TXT 1 | grep -qx TIMEOUT"
 else
   fail "dns: server did not start"
 fi
@@ -220,13 +223,8 @@ if [ -z "$null" ]; then
   skip "nullmilter not built (set SPFGATE_BUILD to a build dir): mail delivery through a milter"
 else
   nsock=$IT_TMP/milter/null.sock
-  # Postfix's smtpd runs as the postfix user: the socket must be writable
-  # for it (libmilter creates it with the umask).
-  (umask 0; exec "$null" -p "unix:$nsock" -P "$IT_TMP/milter/null.pid") \
-    >"$IT_TMP/milter/null.log" 2>&1 &
-  null_pid=$!
-  it_on_exit "it_kill_pid $null_pid"
-  if it_wait_file "$nsock" 10; then
+  if it_milter_start "$nsock" 10 "$null" -p "unix:$nsock"; then
+    null_pid=$IT_MILTER_PID
     ok "nullmilter listening"
     if pf_setup null "unix:$nsock" && it_time "postfix start" pf_start; then
       note_master
@@ -264,10 +262,10 @@ else
     else
       fail "sendmail with nullmilter did not start"; sm_stop
     fi
+    it_kill_pid "$null_pid"
   else
     fail "nullmilter did not listen on $nsock"
   fi
-  it_kill_pid "$null_pid"
 fi
 
 # --- timings and cleanup ----------------------------------------------------

@@ -164,3 +164,19 @@ it_cleanup() {
     fi
   fi
 }
+
+# it_milter_start SOCKETPATH SECONDS CMD...: starts a milter (CMD, in the
+# background) with umask 0, so that its Unix socket is writable for
+# Postfix's smtpd (which runs as the postfix user); waits until SOCKETPATH
+# exists; registers the stop. Sets IT_MILTER_PID. False if the socket did
+# not appear in time (the process is then stopped).
+it_milter_start() {
+  _sock=$1; _secs=$2; shift 2
+  (umask 0; exec "$@") >>"$IT_TMP/milter-$(basename "$_sock").log" 2>&1 &
+  IT_MILTER_PID=$!
+  it_on_exit "it_kill_pid $IT_MILTER_PID"
+  if ! it_wait_file "$_sock" "$_secs"; then
+    it_kill_pid "$IT_MILTER_PID"
+    return 1
+  fi
+}
