@@ -28,20 +28,13 @@ TABLE=${SPFGATE_TEST_DATA:-$top/tests/data}/smtp-reply-table.txt
 . "$IT_LIB/dns.sh"
 . "$IT_LIB/postfix.sh"
 . "$IT_LIB/sendmail.sh"
+. "$IT_LIB/checks.sh"
 
 if [ -z "${SPFGATE_BUILD:-}" ] && [ -x "$top/tests/tools/nullmilter" ]; then
   SPFGATE_BUILD=$top
 fi
 build=${SPFGATE_BUILD:-}
 
-passed=0; failed=0; skipped=0
-ok() { echo "ok: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-skip() { echo "skip: $*"; skipped=$((skipped + 1)); }
-check() { # check DESCRIPTION CMD...
-  _d=$1; shift
-  if "$@"; then ok "$_d"; else fail "$_d"; fi
-}
 
 trap 'it_cleanup' EXIT
 trap 'exit 130' INT TERM HUP
@@ -54,41 +47,6 @@ it_tmpdir || { echo "FAIL: no temp dir"; exit 1; }
 PY=$(it_python) || { echo "FAIL: no python3"; exit 1; }
 [ -r "$TABLE" ] || { echo "FAIL: no reply table at $TABLE"; exit 1; }
 mkdir -p "$IT_TMP/milter" "$IT_TMP/rec" && chmod 755 "$IT_TMP/milter"
-
-# session NAME PORT [CLIENT-OPTIONS...] < SCRIPT: runs one SMTP session,
-# the record goes to $IT_TMP/rec/NAME; timed as "session NAME".
-session() {
-  _s=$1; _p=$2; shift 2
-  it_time "session $_s" "$PY" "$IT_LIB/smtpclient.py" --port "$_p" \
-    --timeout 30 --total 90 --out "$IT_TMP/rec/$_s" "$@"
-}
-
-# reply_is REC COMMAND "CODE TEXT-PREFIX": the first reply to COMMAND.
-reply_is() {
-  _got=$(awk -F'\t' -v c="$2" '$1 == c { print $2 " " $3; exit }' "$1")
-  case $_got in
-    "$3"*) return 0 ;;
-  esac
-  echo "  $2 got: ${_got:-(none)}; want: $3" >&2
-  return 1
-}
-
-audit() { # audit NAME: the record passes the table (violations printed)
-  sh "$IT_LIB/audit.sh" "$TABLE" "$IT_TMP/rec/$1"
-}
-
-no_messages() { [ -z "$($1)" ]; }
-
-# sink_has LISTER TEXT: a kept message (pf_messages/sm_messages) has TEXT.
-sink_has() {
-  for _m in $($1); do grep -q "$2" "$_m" && return 0; done
-  return 1
-}
-
-# dns_has NAME TYPE PATTERN: the private server's answer matches.
-dns_has() {
-  "$PY" "$IT_LIB/dnsquery.py" 127.0.0.1 "$DNS_PORT" "$1" "$2" 2 | grep -q "$3"
-}
 
 # masters: the Postfix master pids this run started, checked at the end.
 masters=""
@@ -150,12 +108,12 @@ if pf_setup down "unix:$dead" && it_time "postfix start" pf_start; then
   note_master
   ok "postfix: private instance on 127.0.0.1:$PF_PORT"
   xclient_script 192.0.2.10 mx.pass.example down | session pf-down "$PF_PORT"
-  check "postfix: XCLIENT is taken" reply_is "$IT_TMP/rec/pf-down" XCLIENT "220 "
-  check "postfix, milter down: MAIL gets 451 4.7.1" reply_is "$IT_TMP/rec/pf-down" MAIL "451 4.7.1"
+  check "postfix: XCLIENT is taken" reply_is "pf-down" XCLIENT "220 "
+  check "postfix, milter down: MAIL gets 451 4.7.1" reply_is "pf-down" MAIL "451 4.7.1"
   check "postfix, milter down: replies pass the table audit" audit pf-down
   if it_have_ipv6; then
     transaction down6 | sed '1i EHLO client6.test' | session pf-down6 "$PF_PORT" --host ::1
-    check "postfix, milter down, IPv6 client: MAIL gets 451 4.7.1" reply_is "$IT_TMP/rec/pf-down6" MAIL "451 4.7.1"
+    check "postfix, milter down, IPv6 client: MAIL gets 451 4.7.1" reply_is "pf-down6" MAIL "451 4.7.1"
     check "postfix, milter down, IPv6 client: audit" audit pf-down6
   fi
   sleep 0.3
@@ -170,7 +128,7 @@ fi
 if sm_setup down "unix:$dead" && it_time "sendmail start" sm_start; then
   ok "sendmail: inetd-style on 127.0.0.1:$SM_PORT"
   { echo "EHLO mx.pass.example"; transaction down; } | session sm-down "$SM_PORT" --bind 127.0.0.2
-  check "sendmail, milter down: MAIL gets 451 4.3.2" reply_is "$IT_TMP/rec/sm-down" MAIL "451 4.3.2"
+  check "sendmail, milter down: MAIL gets 451 4.3.2" reply_is "sm-down" MAIL "451 4.3.2"
   check "sendmail, milter down: replies pass the table audit" audit sm-down
   check "sendmail: the session saw client 127.0.0.2" \
     grep -q 'Hello \[127\.0\.0\.2\]' "$IT_TMP/rec/sm-down"
@@ -193,7 +151,7 @@ if it_wait_file "$hsock" 5; then
     t0=$(it_now_ms)
     xclient_script 192.0.2.10 mx.pass.example hung | session pf-hung "$PF_PORT"
     t=$(($(it_now_ms) - t0))
-    check "postfix, milter hung: MAIL gets 451 4.7.1" reply_is "$IT_TMP/rec/pf-hung" MAIL "451 4.7.1"
+    check "postfix, milter hung: MAIL gets 451 4.7.1" reply_is "pf-hung" MAIL "451 4.7.1"
     check "postfix, milter hung: replies pass the table audit" audit pf-hung
     check "postfix, milter hung: session ended in bounded time ($t ms)" [ "$t" -lt 20000 ]
     pf_stop
@@ -204,7 +162,7 @@ if it_wait_file "$hsock" 5; then
     t0=$(it_now_ms)
     { echo "EHLO mx.pass.example"; transaction hung; } | session sm-hung "$SM_PORT" --bind 127.0.0.4
     t=$(($(it_now_ms) - t0))
-    check "sendmail, milter hung: MAIL gets 451 4.3.2" reply_is "$IT_TMP/rec/sm-hung" MAIL "451 4.3.2"
+    check "sendmail, milter hung: MAIL gets 451 4.3.2" reply_is "sm-hung" MAIL "451 4.3.2"
     check "sendmail, milter hung: replies pass the table audit" audit sm-hung
     check "sendmail, milter hung: session ended in bounded time ($t ms)" [ "$t" -lt 20000 ]
     sm_stop
@@ -229,11 +187,11 @@ else
     if pf_setup null "unix:$nsock" && it_time "postfix start" pf_start; then
       note_master
       xclient_script 192.0.2.10 mx.pass.example null | session pf-null "$PF_PORT"
-      check "postfix + nullmilter: message accepted" reply_is "$IT_TMP/rec/pf-null" . "250 2.0.0"
+      check "postfix + nullmilter: message accepted" reply_is "pf-null" . "250 2.0.0"
       check "postfix + nullmilter: replies pass the table audit" audit pf-null
       xclient_script IPv6:2001:db8::10 mx.pass.example null6 | session pf-null6 "$PF_PORT"
-      check "postfix: XCLIENT with an IPv6 address is taken" reply_is "$IT_TMP/rec/pf-null6" XCLIENT "220 "
-      check "postfix + nullmilter, XCLIENT IPv6 address: accepted" reply_is "$IT_TMP/rec/pf-null6" . "250 2.0.0"
+      check "postfix: XCLIENT with an IPv6 address is taken" reply_is "pf-null6" XCLIENT "220 "
+      check "postfix + nullmilter, XCLIENT IPv6 address: accepted" reply_is "pf-null6" . "250 2.0.0"
       check "postfix + nullmilter: both messages in the sink" pf_wait_messages 2 15
       check "postfix + nullmilter: the sink has the message" \
         sink_has pf_messages "Subject: spfgate integration smoke null"
@@ -245,11 +203,11 @@ else
     fi
     if sm_setup null "unix:$nsock" && sm_start; then
       { echo "EHLO mx.pass.example"; transaction null; } | session sm-null "$SM_PORT" --bind 127.0.0.3
-      check "sendmail + nullmilter: message accepted" reply_is "$IT_TMP/rec/sm-null" . "250 2.0.0"
+      check "sendmail + nullmilter: message accepted" reply_is "sm-null" . "250 2.0.0"
       check "sendmail + nullmilter: replies pass the table audit" audit sm-null
       if [ -n "$SM_PORT6" ]; then
         { echo "HELO mx.pass.example"; transaction null6; } | session sm-null6 "$SM_PORT6" --host ::1
-        check "sendmail + nullmilter, IPv6 client, HELO: message accepted" reply_is "$IT_TMP/rec/sm-null6" . "250 2.0.0"
+        check "sendmail + nullmilter, IPv6 client, HELO: message accepted" reply_is "sm-null6" . "250 2.0.0"
         check "sendmail + nullmilter, IPv6: audit" audit sm-null6
         want=2
       else
@@ -282,9 +240,4 @@ else
   ok "cleanup: nothing of this run is left running"
 fi
 
-if [ "$skipped" -gt 0 ]; then
-  echo "$passed passed, $failed failed, $skipped skipped"
-else
-  echo "$passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+it_summary
