@@ -43,7 +43,8 @@ typedef enum {
     SPFRECORD_ANY_A,
     SPFRECORD_ANY_AAAA,
     SPFRECORD_ANY_MX_A,
-    SPFRECORD_ANY_MX_AAAA
+    SPFRECORD_ANY_MX_AAAA,
+    SPFRECORD_ALIAS /* the name itself, which libspf2 cannot spell */
 } spfrecord_synth_kind;
 
 /* Gets a name whose A lookup answers the synthetic question; -1 if none. */

@@ -361,6 +361,14 @@ SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
         domain = "";
     if (srv == NULL)
         srv = the_layer;
+    const char *alias = dns_synth_alias(domain);
+    if (alias != NULL) {
+        SPF_dns_rr_t *real = dns_query_rr(srv, alias, type);
+        if (real != NULL && real->domain != NULL &&
+            real->domain_buf_len > strlen(domain))
+            strcpy(real->domain, domain);
+        return real;
+    }
     if (type == ns_t_spf || !dns_name_queryable(domain))
         return SPF_dns_rr_new_init(srv, domain, type, 0,
                                    type == ns_t_spf ? NO_DATA : HOST_NOT_FOUND);
@@ -462,10 +470,11 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain,
     if (!dns_term_begin(ev))
         return SPF_dns_rr_new_init(srv, domain, type, 0, TRY_AGAIN);
     size_t dl = strlen(domain), sl = strlen(DNS_SYNTH_SUFFIX);
+    bool synth = dl > sl &&
+                 strcasecmp(domain + dl - sl, DNS_SYNTH_SUFFIX) == 0 &&
+                 dns_synth_alias(domain) == NULL;
     SPF_dns_rr_t *rr =
-        dl > sl && strcasecmp(domain + dl - sl, DNS_SYNTH_SUFFIX) == 0
-            ? dns_synth_lookup(srv, domain)
-            : dns_query_rr(srv, domain, type);
+        synth ? dns_synth_lookup(srv, domain) : dns_query_rr(srv, domain, type);
     if (rr == NULL)
         return NULL;
     dns_term_result(ev, rr->herrno);

@@ -66,6 +66,9 @@ void dns_term_result(dns_eval *ev, int herrno);
 SPF_errcode_t dns_get_spf(SPF_server_t *server, SPF_request_t *req,
                           SPF_response_t *resp, SPF_record_t **recp);
 
+/* The real name behind a synthetic alias name, or NULL. */
+const char *dns_synth_alias(const char *name);
+
 /* Answers a synthetic name (see spfrecord_synth_kind) for libspf2. */
 SPF_dns_rr_t *dns_synth_lookup(SPF_dns_server_t *srv, const char *name);
 

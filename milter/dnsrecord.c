@@ -138,6 +138,19 @@ static int synth_name(void *ctx, spfrecord_synth_kind kind, const char *domain,
     return 0;
 }
 
+const char *dns_synth_alias(const char *name)
+{
+    dns_eval *ev = dns_eval_current();
+    size_t nl = strlen(name), sl = strlen(DNS_SYNTH_SUFFIX);
+    unsigned n = 0;
+    if (ev == NULL || nl <= sl ||
+        strcasecmp(name + nl - sl, DNS_SYNTH_SUFFIX) != 0 ||
+        sscanf(name, "s%u.", &n) != 1 || n >= ev->n_synth ||
+        ev->synth[n].kind != SPFRECORD_ALIAS)
+        return NULL;
+    return ev->synth[n].domain;
+}
+
 SPF_dns_rr_t *dns_synth_lookup(SPF_dns_server_t *srv, const char *name)
 {
     dns_eval *ev = dns_eval_current();

@@ -12,6 +12,7 @@
 #include "dnslayer.h"
 
 #include <arpa/nameser.h>
+#include <ctype.h>
 #include <netdb.h>
 #include <resolv.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@ static int rr_put(SPF_dns_rr_t *rr, int idx, const void *data, size_t len)
     return 0;
 }
 
-/* Copies the character-strings of one TXT RR into one NUL-ended string. */
+/* Copies the character-strings of one TXT RR into one NUL-ended string;
+ * a NUL octet inside becomes DEL, so the record check still sees it. */
 static int rr_put_txt(SPF_dns_rr_t *rr, int idx, const unsigned char *rd,
                       size_t rdlen)
 {
@@ -41,8 +43,8 @@ static int rr_put_txt(SPF_dns_rr_t *rr, int idx, const unsigned char *rd,
         size_t n = rd[pos++];
         if (n > rdlen - pos)
             n = rdlen - pos;
-        memcpy(dst + out, rd + pos, n);
-        out += n;
+        for (size_t k = 0; k < n; k++)
+            dst[out++] = rd[pos + k] != 0 ? (char)rd[pos + k] : '\x7f';
         pos += n;
     }
     dst[out] = '\0';
@@ -57,6 +59,36 @@ typedef struct {
     const unsigned char *rdata;
     size_t rdlen;
 } wire_rr;
+
+/* Undoes dn_expand's presentation escapes (\DDD, \X) in place, so names
+ * compare with the raw octets libspf2 asked for. */
+static void unescape(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p != '\0'; p++) {
+        if (*p == '\\' && isdigit((unsigned char)p[1]) &&
+            isdigit((unsigned char)p[2]) && isdigit((unsigned char)p[3])) {
+            *o++ =
+                (char)((p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0'));
+            p += 3;
+        } else if (*p == '\\' && p[1] != '\0') {
+            *o++ = *++p;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+/* Expands a compressed name and undoes its escapes; -1 if malformed. */
+static int expand_name(const unsigned char *msg, const unsigned char *end,
+                       const unsigned char *at, char *out, size_t len)
+{
+    int n = dn_expand(msg, end, at, out, (int)len);
+    if (n >= 0)
+        unescape(out);
+    return n;
+}
 
 /* Reads a 16-bit value. */
 static unsigned get16(const unsigned char *p)
@@ -82,7 +114,7 @@ static int split_answer(const unsigned char *msg, size_t len, wire_rr *rrs,
     int count = 0;
     for (unsigned i = 0; i < an && count < max; i++) {
         wire_rr *r = &rrs[count];
-        int n = dn_expand(msg, end, p, r->owner, sizeof(r->owner));
+        int n = expand_name(msg, end, p, r->owner, sizeof(r->owner));
         if (n < 0 || end - (p + n) < RRFIXEDSZ)
             return -1;
         p += n;
@@ -126,7 +158,7 @@ int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
             i++;
         if (i == n)
             break;
-        if (dn_expand(msg, end, rrs[i].rdata, name, sizeof(name)) < 0)
+        if (expand_name(msg, end, rrs[i].rdata, name, sizeof(name)) < 0)
             return -1;
         snprintf(pr->tail, sizeof(pr->tail), "%s", name);
         if (rrs[i].ttl < pr->ttl)
@@ -156,8 +188,8 @@ int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
         case ns_t_cname:
             if (type == ns_t_mx && w->rdlen < 3)
                 continue;
-            if (dn_expand(msg, end, type == ns_t_mx ? w->rdata + 2 : w->rdata,
-                          name, sizeof(name)) < 0)
+            if (expand_name(msg, end, type == ns_t_mx ? w->rdata + 2 : w->rdata,
+                            name, sizeof(name)) < 0)
                 return -1;
             rc = rr_put(rr, cnt, name, strlen(name) + 1);
             break;

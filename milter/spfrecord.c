@@ -107,7 +107,7 @@ static void macro_value(char letter, const spfrecord_vars *v, char *val,
     case 'i':
     default:
         if (v->family == AF_INET6) {
-            static const char hex[] = "0123456789abcdef";
+            static const char hex[] = "0123456789ABCDEF";
             size_t o = 0;
             for (int k = 0; k < 16 && o + 4 < len; k++) {
                 val[o++] = hex[ip[k] >> 4];
@@ -448,18 +448,28 @@ static const char *parse_term(const char *s, size_t n, term *t)
     return NULL;
 }
 
-/* Appends the expanded domain of t (escaping % for libspf2); -1 if bad. */
-static int put_domain(outbuf *o, const term *t, const spfrecord_vars *v)
+/* Appends the expanded domain of t (escaping % for libspf2; a name with
+ * octets libspf2 cannot take goes through a synthetic alias); -1 if bad. */
+static int put_domain(outbuf *o, const term *t, const spfrecord_vars *v,
+                      spfrecord_synth_fn synth, void *sctx)
 {
     char exp[1024];
     if (spfrecord_expand(t->dom, t->dom_len, v, SPFRECORD_DOMAIN, exp,
                          sizeof(exp)) != 0)
         return -1;
     for (const unsigned char *p = (const unsigned char *)exp; *p; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
+            char name[256];
+            if (synth == NULL ||
+                synth(sctx, SPFRECORD_ALIAS, exp, name, sizeof(name)) != 0)
+                return -1;
+            ob_str(o, name);
+            return 0;
+        }
+    }
+    for (const unsigned char *p = (const unsigned char *)exp; *p; p++) {
         if (*p == '%')
             ob_str(o, "%%");
-        else if (*p < 0x21 || *p > 0x7e)
-            ob_str(o, "?");
         else
             ob_put(o, (const char *)p, 1);
     }
@@ -507,7 +517,7 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
     if (am && c == 0) {
         char dom[1024], name[256];
         outbuf d = {dom, sizeof(dom), 0, false};
-        if (t->dom != NULL && put_domain(&d, t, v) != 0)
+        if (t->dom != NULL && put_domain(&d, t, v, synth, sctx) != 0)
             return -1;
         if (t->dom == NULL)
             snprintf(dom, sizeof(dom), "%s", v->domain);
@@ -528,7 +538,7 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
     ob_str(o, k);
     if (t->dom != NULL) {
         ob_put(o, ":", 1);
-        if (put_domain(o, t, v) != 0)
+        if (put_domain(o, t, v, synth, sctx) != 0)
             return -1;
     }
     if (am && c > 0 && c != (v6 ? 128 : 32)) {
@@ -606,16 +616,18 @@ int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
     }
     if (redirect != NULL && !has_all && !stop) {
         outbuf r = {info->redirect, sizeof(info->redirect), 0, false};
-        if (put_domain(&r, redirect, v) != 0 || r.overflow)
+        if (put_domain(&r, redirect, v, synth, sctx) != 0 || r.overflow)
             return fail(why, whylen, "redirect= cannot be expanded");
         ob_str(&o, " redirect=");
         ob_str(&o, info->redirect);
         info->mechanisms++;
     }
     if (exp != NULL) {
-        outbuf e = {info->exp, sizeof(info->exp), 0, false};
-        if (put_domain(&e, exp, v) != 0 || e.overflow)
-            info->exp[0] = '\0';
+        char e[1024];
+        if (spfrecord_expand(exp->dom, exp->dom_len, v, SPFRECORD_DOMAIN, e,
+                             sizeof(e)) == 0 &&
+            strlen(e) < sizeof(info->exp))
+            memcpy(info->exp, e, strlen(e) + 1);
     }
     if (o.overflow)
         return fail(why, whylen, "record too long");

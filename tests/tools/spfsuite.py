@@ -59,8 +59,9 @@ def zone_lines(zonedata):
     """testdns zone lines for one scenario's zonedata."""
     lines = []
     for name, recs in (zonedata or {}).items():
-        name = to_bytes(name).decode("latin-1")
-        if not name or any(c.isspace() for c in name):
+        name = "".join(chr(c) if 0x20 < c < 0x7F and c != 0x5C
+                       else "\\%03d" % c for c in to_bytes(name))
+        if not name:
             continue
         has_txt = any(isinstance(r, dict) and "TXT" in r for r in recs)
         for r in recs:

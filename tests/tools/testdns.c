@@ -18,10 +18,13 @@
  *               each string longer than 255 octets is split), or bare
  *               text to the end of the line; one line is one RR
  *   TYPE PTR, CNAME  VALUE a host name
- *   NAME SERVFAIL | REFUSED | TIMEOUT (never answers) | TRUNCATE (UDP
- *               answers carry TC and no records; TCP answers normally)
+ *   NAME SERVFAIL | REFUSED | TIMEOUT (never answers): for the types the
+ *               name has no records of (all types of a name without any)
+ *   NAME TRUNCATE  UDP answers carry TC and no records; TCP answers
+ *               normally
  *   NAME DELAY MS   answers over UDP after MS milliseconds
- * Names are case-insensitive; TTL defaults to 300. Unknown names get
+ * Names are case-insensitive and may hold \DDD escapes (e.g. \032 for a
+ * space); TTL defaults to 300. Unknown names get
  * NXDOMAIN, known names (or parents of known names) without the type get
  * an empty NOERROR answer. CNAMEs are followed within the zone. UDP answers
  * over 512 octets (or the EDNS size offered) are truncated.
@@ -107,9 +110,19 @@ static char *name_norm(const char *s, size_t len)
     char *out = malloc(len + 1);
     if (out == NULL)
         die(1, "%s", "out of memory");
-    for (size_t i = 0; i < len; i++)
-        out[i] = (char)tolower((unsigned char)s[i]);
-    out[len] = '\0';
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\' && i + 3 < len && isdigit((unsigned char)s[i + 1]) &&
+            isdigit((unsigned char)s[i + 2]) &&
+            isdigit((unsigned char)s[i + 3])) {
+            out[o++] = (char)((s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 +
+                              (s[i + 3] - '0'));
+            i += 3;
+            continue;
+        }
+        out[o++] = (char)tolower((unsigned char)s[i]);
+    }
+    out[o] = '\0';
     return out;
 }
 
@@ -372,13 +385,23 @@ static bool name_exists(const char *name)
     return false;
 }
 
-/* The first action record for a name, or NULL. */
-static const zrec *find_action(const char *name)
+/* The first action record for a name, or NULL. SERVFAIL, REFUSED and
+ * TIMEOUT only act on types the name has no records of. */
+static const zrec *find_action(const char *name, int qtype)
 {
-    for (size_t i = 0; i < zone_n; i++)
-        if (zone[i].type >= ACT_SERVFAIL && strcmp(zone[i].name, name) == 0)
-            return &zone[i];
-    return NULL;
+    const zrec *act = NULL;
+    bool has_type = false;
+    for (size_t i = 0; i < zone_n; i++) {
+        if (strcmp(zone[i].name, name) != 0)
+            continue;
+        if (zone[i].type >= ACT_SERVFAIL && act == NULL)
+            act = &zone[i];
+        if (zone[i].type == qtype)
+            has_type = true;
+    }
+    if (act != NULL && act->type <= ACT_TIMEOUT && has_type)
+        return NULL;
+    return act;
 }
 
 /* Builds the answer section for qname/qtype; returns the rcode. */
@@ -476,7 +499,7 @@ static int handle(const unsigned char *q, size_t len, bool tcp, msg *m)
     }
     n_queries++;
 
-    const zrec *act = find_action(qname);
+    const zrec *act = find_action(qname, qtype);
     int delay = 0;
     const char *what = NULL;
     int rcode = 0;
