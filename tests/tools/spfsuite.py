@@ -119,8 +119,11 @@ def run_scenario(doc, args, failures):
         out = subprocess.run(
             [args.spfeval, "-s", "127.0.0.1:%d" % port, "-t", "1000",
              "-d", "8000"],
-            input="\n".join(cases) + "\n", capture_output=True, text=True,
+            input="\n".join(cases) + "\n", stdout=subprocess.PIPE, text=True,
             errors="replace", check=False)
+        if out.returncode != 0:
+            raise RuntimeError("spfeval exited with status %d"
+                               % out.returncode)
         got = {}
         for line in out.stdout.splitlines():
             f = line.split("\t")
