@@ -93,8 +93,14 @@ mx.pass.example A 192.0.2.10
 broken.example SERVFAIL
 slow.example TIMEOUT
 EOF
+# A TXT string over 255 octets: served split into character-strings.
+printf 'long.example TXT "v=spf1 %s-all"\n' \
+  "$(i=1; while [ $i -le 30 ]; do printf 'ip4:192.0.2.%d ' $i; i=$((i + 1)); done)" \
+  >>"$IT_TMP/zone"
 if it_time "dns start" dns_start "$IT_TMP/zone"; then
   check "dns: $DNS_SERVER answers TXT" dns_has pass.example TXT 'v=spf1 ip4:192.0.2.0/24'
+  check "dns: a long TXT string comes split at 255 octets" \
+    dns_has long.example TXT '^TXT "v=spf1 ip4:192.0.2.1 [^"]*" "[^"]*-all"$'
   check "dns: SERVFAIL name" dns_has broken.example TXT '^SERVFAIL$'
   check "dns: TIMEOUT name is not answered (1 s)" \
     sh -c "'$PY' '$IT_LIB/dnsquery.py' 127.0.0.1 $DNS_PORT slow.example TXT 1 | grep -qx TIMEOUT"

@@ -3,7 +3,7 @@
 
     dnsquery.py SERVER PORT NAME TYPE [TIMEOUT]
 
-Prints "RCODE" on the first line (NOERROR, NXDOMAIN, SERVFAIL, REFUSED,
+Offers EDNS0 with 4096 octets. Prints "RCODE" on the first line (NOERROR, NXDOMAIN, SERVFAIL, REFUSED,
 ... or TIMEOUT, with " TC" when the answer was truncated), then one line
 per answer record: "TYPE VALUE" (TXT strings are printed quoted, joined by
 a space). Exit 0 when an answer came, 3 on timeout.
@@ -50,8 +50,9 @@ def main():
     server, port, name, qtype = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 3.0
     qid = random.randrange(65536)
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1)
     q += encode_name(name) + struct.pack(">HH", TYPES[qtype.upper()], 1)
+    q += b"\0" + struct.pack(">HHIH", 41, 4096, 0, 0)  # EDNS0, 4096 octets
     s = socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
