@@ -194,6 +194,7 @@ EOF
       return 1
     }
   fi
+  # shellcheck disable=SC2034 # for the sourcing script
   DNS_SERVER="$DNS_ADDR:$DNS_PORT"
 }
 
