@@ -10,11 +10,17 @@
  * Each lookup: refused with TRY_AGAIN when the evaluation's deadline has
  * passed; otherwise one res_nquery with one attempt and a timeout of
  * min(query timeout, time left), rounded up to whole seconds (glibc's
- * resolver counts seconds). The answer section is parsed here (names
- * with dn_expand, so libresolv is not needed); CNAME chains inside the answer
- * are followed (and re-queried once or twice when the server stopped at a
+ * resolver counts seconds); the answer is parsed by dnswire.c (CNAME
+ * chains followed, re-queried once or twice when the server stopped at a
  * CNAME). Type SPF (99) is answered NODATA without a query: RFC 7208 3.1
  * retired it.
+ *
+ * Limits (RFC 7208 4.6.4) over the whole evaluation, counted here for the
+ * lookups libspf2 makes and in dnsrecord.c for include:/redirect=: more
+ * than 10 DNS-querying terms or more than 2 void lookups set the
+ * context's perm_reason (the 11th term is refused without a query);
+ * address lookups of the names of the last MX or PTR answer belong to that
+ * term; PTR answers are cut to 10 names.
  *
  * Name servers: IPv4 go into nsaddr_list; IPv6 into glibc's extension
  * slots (_u._ext.nsaddrs, with the nsaddr_list family zeroed), which glibc

@@ -13,11 +13,16 @@
  * that are not domains (address literals, one label, bad labels, numeric
  * top label) give "none" without asking libspf2 (RFC 7208 4.3).
  *
- * libspf2's SPF_RESULT_INVALID (a record lookup that failed, or a record
- * that did not compile) is mapped with what the DNS layer saw: temperror
- * when the record lookup failed temporarily, none when there was no SPF
- * record, else permerror. An evaluation that ran into its deadline is
- * temperror ("deadline exceeded").
+ * Every record is checked and rewritten by the DNS layer before libspf2
+ * compiles it (dnsrecord.c, spfrecord.c); a bad record or a breached
+ * lookup limit anywhere makes the evaluation permerror, whatever libspf2
+ * concludes. libspf2's SPF_RESULT_INVALID (the record lookup failed, or
+ * the record did not compile) is mapped with what the DNS layer saw:
+ * temperror when the record lookup failed temporarily, none when there was
+ * no SPF record, else permerror. An evaluation that ran into its deadline
+ * is temperror ("deadline exceeded"). The explanation of a fail is
+ * spfgate's own expansion of the exp= of the record in effect, "" when
+ * there is none or it is unusable (RFC 7208 6.2), never libspf2's.
  *
  * Fails: spfcheck_init returns -1 with a message; spfcheck_eval never
  * fails as a call (every problem is a result with a reason in `problem`).
