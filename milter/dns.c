@@ -20,7 +20,9 @@
  * than 10 DNS-querying terms or more than 2 void lookups set the
  * context's perm_reason (the 11th term is refused without a query);
  * address lookups of the names of the last MX or PTR answer belong to that
- * term; PTR answers are cut to 10 names.
+ * term; PTR answers are cut to 10 names. Answers are shared between
+ * evaluations and threads through dnscache.c, by TTL; a cached answer
+ * counts against the limits like a fresh one but not as a query.
  *
  * Name servers: IPv4 go into nsaddr_list; IPv6 into glibc's extension
  * slots (_u._ext.nsaddrs, with the nsaddr_list family zeroed), which glibc
@@ -171,6 +173,7 @@ int dns_setup(const char *const *servers, size_t n_servers,
     cfg_n_servers = n_servers;
     cfg_timeout_ms = query_timeout_ms != 0 ? query_timeout_ms : 2000;
     cfg_generation++;
+    dns_cache_clear();
     pthread_once(&thread_key_once, thread_key_create);
     return 0;
 }
@@ -378,6 +381,9 @@ SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
     if (type == ns_t_spf || !dns_name_queryable(domain))
         return SPF_dns_rr_new_init(srv, domain, type, 0,
                                    type == ns_t_spf ? NO_DATA : HOST_NOT_FOUND);
+    rr = dns_cache_get(domain, type);
+    if (rr != NULL)
+        return rr;
     rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
     if (rr == NULL)
         return NULL;
@@ -422,6 +428,8 @@ SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
     rr->utc_ttl = rr->ttl + time(NULL);
     if (ev != NULL && rr->herrno == TRY_AGAIN)
         ev->tempfails++;
+    else
+        dns_cache_put(domain, type, rr);
     return rr;
 }
 

@@ -42,6 +42,16 @@ typedef struct {
 int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
                      ns_type type, SPF_dns_rr_t *rr, dns_parsed *pr);
 
+/* A copy of a cached answer for name and type, or NULL (dnscache.c). */
+SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type);
+
+/* Keeps a copy of an answer for its TTL (negative answers briefly;
+ * temporary failures never). */
+void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr);
+
+/* Drops every cached answer. */
+void dns_cache_clear(void);
+
 /* The calling thread's current evaluation, or NULL. */
 dns_eval *dns_eval_current(void);
 

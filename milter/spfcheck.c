@@ -150,6 +150,7 @@ void spfcheck_shutdown(void)
         SPF_dns_free(dns_layer);
     dns_layer = NULL;
     dns_thread_cleanup();
+    dns_cache_clear();
 }
 
 /* Copies src into dst (size n), replacing bytes outside printable ASCII. */

@@ -371,6 +371,23 @@ static void test_explanation(void **state)
     assert_string_equal(o.problem, "");
 }
 
+/* A second evaluation of the same domain is answered from the cache. */
+static void test_cache(void **state)
+{
+    (void)state;
+    spfcheck_outcome o;
+    eval("192.0.2.20", "h.test", "x@a.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    eval("192.0.2.20", "h.test", "y@a.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_int_equal(o.dns_queries, 0);
+    /* temporary failures are not kept */
+    eval("192.0.2.2", "h.test", "a@sf.test", &o);
+    eval("192.0.2.2", "h.test", "a@sf.test", &o);
+    assert_int_equal(o.result, SPFCHECK_TEMPERROR);
+    assert_true(o.dns_queries >= 1);
+}
+
 /* A name server that never answers costs one query timeout. */
 static void test_timeout(void **state)
 {
@@ -445,8 +462,8 @@ int main(void)
 {
     const struct CMUnitTest main_tests[] = {
         cmocka_unit_test(test_names),       cmocka_unit_test(test_table),
-        cmocka_unit_test(test_explanation), cmocka_unit_test(test_timeout),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_explanation), cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_timeout),     cmocka_unit_test(test_threads),
     };
     const struct CMUnitTest deadline_tests[] = {
         cmocka_unit_test(test_deadline),
