@@ -2,10 +2,11 @@
 # install-deb.sh - builds the Debian package, installs it, checks what it
 # installed, purges it and checks that it is gone.
 #
-# usage: tests/packaging/install-deb.sh [PACKAGE.deb]
+# usage: tests/packaging/install-deb.sh [-r REV | PACKAGE.deb]
 #
-# Without an argument the package is built first with packaging/build-deb.sh
-# (with DEB_BUILD_OPTIONS=nocheck unless DEB_BUILD_OPTIONS is set: the test
+# Without a .deb the package is built first with packaging/build-deb.sh,
+# from the working tree or, with -r, from git revision REV (with
+# DEB_BUILD_OPTIONS=nocheck unless DEB_BUILD_OPTIONS is set: the test
 # suite runs elsewhere). Needs root and a Debian system. The service is
 # never started: on a system running systemd a policy-rc.d keeps the
 # postinst from starting it for the duration. spfgate is never left
@@ -71,12 +72,17 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # The package.
+rev=""
+if [ $# -ge 2 ] && [ "$1" = -r ]; then
+    rev=$2
+    shift 2
+fi
 if [ $# -ge 1 ]; then
     deb=$1
 else
-    echo "building the package"
+    echo "building the package${rev:+ from $rev}"
     if DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS-nocheck} \
-        sh "$top/packaging/build-deb.sh" "$tmp/debs" >"$tmp/build.out" 2>&1; then
+        sh "$top/packaging/build-deb.sh" ${rev:+-r "$rev"} "$tmp/debs" >"$tmp/build.out" 2>&1; then
         ok "packaging/build-deb.sh built the package"
     else
         fail "packaging/build-deb.sh: $(tail -n 20 "$tmp/build.out")"
