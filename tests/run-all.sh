@@ -63,6 +63,61 @@ if [ "${SPFGATE_SKIP_DISTCHECK:-0}" != 1 ]; then
   fi
 fi
 
+# run_step NAME COMMAND...: a suite outside make check. Its output goes to
+# _build/NAME.out and is shown; its last "N passed, N failed" line counts
+# in the totals. Exit 77 means skipped (not root, tool missing).
+run_step() {
+  name=$1; shift
+  echo "== $name"
+  start=$(date +%s)
+  "$@" >"$build/$name.out" 2>&1
+  rc=$?
+  cat "$build/$name.out"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$build/$name.out" | tail -n 1)
+  p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+  f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+  own_pass=$((own_pass + ${p:-0}))
+  own_fail=$((own_fail + ${f:-0}))
+  took=$(( $(date +%s) - start ))
+  if [ $rc -eq 77 ]; then
+    echo "skipped: $name (${took}s)"
+  elif [ $rc -ne 0 ]; then
+    [ "${f:-0}" -gt 0 ] || own_fail=$((own_fail + 1))
+    echo "FAILED: $name (exit $rc, ${took}s)"; status=1
+  else
+    echo "done: $name (${took}s)"
+  fi
+}
+
+# The real MTAs (Postfix and Sendmail) in front of spfgate, on loopback.
+if [ -f "$top/tests/integration/run.sh" ]; then
+  run_step integration env SPFGATE_BUILD="$build/werror" sh "$top/tests/integration/run.sh"
+fi
+# The Debian package: build, install, check, purge.
+if [ -f "$top/tests/packaging/install-deb.sh" ]; then
+  run_step package sh "$top/tests/packaging/install-deb.sh"
+fi
+# Fuzz targets, a short run each on their corpus (clang + libFuzzer).
+if [ -f "$top/tests/fuzz/run.sh" ] && [ "${SPFGATE_FUZZ_SECONDS:-60}" != 0 ]; then
+  deps_install clang libfuzzer-14-dev libclang-rt-14-dev >/dev/null
+  rm -rf "$build/fuzz"; mkdir -p "$build/fuzz"
+  if (cd "$build/fuzz" && CC=clang "$top/configure" -q --enable-fuzzing >configure.out 2>&1 &&
+      make -j"$jobs" >make.out 2>&1); then
+    run_step fuzz sh "$top/tests/fuzz/run.sh" "$build/fuzz" "${SPFGATE_FUZZ_SECONDS:-60}"
+  else
+    tail -30 "$build/fuzz/make.out" "$build/fuzz/configure.out" 2>/dev/null; self_fail "fuzzing build"
+  fi
+fi
+# Leaks and memory over many messages (valgrind), short version.
+if [ -f "$top/tests/hardening/soak.sh" ]; then
+  deps_install valgrind >/dev/null
+  run_step soak env SPFGATE_BUILD="$build/werror" sh "$top/tests/hardening/soak.sh" --quick
+fi
+# The benchmark, short version: it must run; figures are informative here.
+if [ -f "$top/tests/bench/run.sh" ]; then
+  run_step bench sh "$top/tests/bench/run.sh" --quick --build "$build/werror"
+fi
+
 # Totals over every test case: cmocka's per-program totals and the
 # ok:/FAIL: lines of the script tests.
 passed=$own_pass; failed=$own_fail
