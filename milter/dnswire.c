@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <resolv.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* CNAME links followed in one answer. */
@@ -135,16 +136,37 @@ static int split_answer(const unsigned char *msg, size_t len, wire_rr *rrs,
 /* Most answer RRs looked at in one message. */
 #define DNS_ANSWER_MAX 256
 
+static int parse_rrs(const unsigned char *msg, int len, const char *qname,
+                     ns_type type, SPF_dns_rr_t *rr, dns_parsed *pr,
+                     wire_rr *rrs, int max);
+
 /* Stores the wanted RRs of an answer into rr, following CNAMEs from qname.
  * Returns 0, or -1 when the message is malformed or memory runs out. */
 int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
                      ns_type type, SPF_dns_rr_t *rr, dns_parsed *pr)
 {
-    static _Thread_local wire_rr rrs[DNS_ANSWER_MAX];
+    if (len < HFIXEDSZ)
+        return -1;
+    int max = (int)get16(msg + 6);
+    if (max > DNS_ANSWER_MAX)
+        max = DNS_ANSWER_MAX;
+    /* on the heap: each entry holds a full-length name */
+    wire_rr *rrs = malloc(sizeof(*rrs) * (size_t)(max > 0 ? max : 1));
+    if (rrs == NULL)
+        return -1;
+    int rc = parse_rrs(msg, len, qname, type, rr, pr, rrs, max);
+    free(rrs);
+    return rc;
+}
+
+/* dns_parse_answer's work on the split answer section. */
+static int parse_rrs(const unsigned char *msg, int len, const char *qname,
+                     ns_type type, SPF_dns_rr_t *rr, dns_parsed *pr,
+                     wire_rr *rrs, int max)
+{
     char name[NS_MAXDNAME];
     const unsigned char *end = msg + len;
-
-    int n = split_answer(msg, (size_t)len, rrs, DNS_ANSWER_MAX);
+    int n = split_answer(msg, (size_t)len, rrs, max);
     if (n < 0)
         return -1;
     snprintf(pr->tail, sizeof(pr->tail), "%s", qname);
