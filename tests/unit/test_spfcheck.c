@@ -117,8 +117,9 @@ static void eval(const char *ip, const char *helo, const char *sender,
     spfcheck_eval(&q, out);
 }
 
-/* Starts testdns with the zone; fills `server` with "127.0.0.1:PORT". */
-static int start_dns(void)
+/* Starts testdns on addr with the zone; fills `server` with "ADDR:PORT"
+ * ("[ADDR]:PORT" for IPv6). */
+static int start_dns(const char *addr)
 {
     const char *bin = getenv("SPFGATE_TESTDNS");
     if (bin == NULL) {
@@ -147,7 +148,7 @@ static int start_dns(void)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execl(bin, "testdns", "-a", "127.0.0.1", "-p", "0", "-z", zone_path,
+        execl(bin, "testdns", "-a", addr, "-p", "0", "-z", zone_path,
               (char *)NULL);
         _exit(127);
     }
@@ -158,10 +159,14 @@ static int start_dns(void)
     if (f != NULL)
         fclose(f);
     if (!ok || atoi(line) <= 0) {
-        fprintf(stderr, "testdns (%s) did not start\n", bin);
+        fprintf(stderr, "testdns (%s) did not start on %s\n", bin, addr);
+        waitpid(dns_pid, NULL, 0);
+        dns_pid = -1;
+        unlink(zone_path);
         return -1;
     }
-    snprintf(server, sizeof(server), "127.0.0.1:%d", atoi(line));
+    snprintf(server, sizeof(server),
+             strchr(addr, ':') != NULL ? "[%s]:%d" : "%s:%d", addr, atoi(line));
     return 0;
 }
 
@@ -194,7 +199,7 @@ static int init_with(unsigned query_ms, unsigned deadline_ms)
 static int setup_main(void **state)
 {
     (void)state;
-    if (start_dns() != 0)
+    if (start_dns("127.0.0.1") != 0)
         return -1;
     return init_with(1000, 3000);
 }
@@ -221,6 +226,13 @@ static int teardown_deadline(void **state)
     spfcheck_shutdown();
     stop_dns();
     return 0;
+}
+
+/* IPv6 group set-up (the name server is already listening on ::1). */
+static int setup_ipv6(void **state)
+{
+    (void)state;
+    return init_with(1000, 3000);
 }
 
 /* One row of the evaluation table. */
@@ -411,6 +423,18 @@ static void test_deadline(void **state)
     assert_true(o.elapsed_ms < 1500 + 1000 + 200);
 }
 
+/* A name server reached over IPv6 (glibc's extension slots). */
+static void test_ipv6_server(void **state)
+{
+    (void)state;
+    spfcheck_outcome o;
+    eval("192.0.2.1", "h.test", "a@pass.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_true(o.dns_queries >= 1);
+    eval("192.0.2.30", "h.test", "a@mx.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+}
+
 /* Result names round-trip. */
 static void test_names(void **state)
 {
@@ -468,11 +492,20 @@ int main(void)
     const struct CMUnitTest deadline_tests[] = {
         cmocka_unit_test(test_deadline),
     };
+    const struct CMUnitTest ipv6_tests[] = {
+        cmocka_unit_test(test_ipv6_server),
+    };
     int failed = cmocka_run_group_tests_name("spfcheck", main_tests, setup_main,
                                              teardown_main);
     if (dns_pid > 0)
         failed += cmocka_run_group_tests_name(
             "deadline", deadline_tests, setup_deadline, teardown_deadline);
+    stop_dns();
+    if (failed == 0 && start_dns("::1") == 0)
+        failed += cmocka_run_group_tests_name("ipv6", ipv6_tests, setup_ipv6,
+                                              teardown_deadline);
+    else if (failed == 0)
+        printf("# ipv6 name server: skipped (no ::1)\n");
     stop_dns();
     return failed != 0 ? 1 : 0;
 }
