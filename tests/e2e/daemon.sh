@@ -19,7 +19,7 @@ perm.example TXT "v=spf1 ip4:192.0.2.0/33 -all"
 temp.example SERVFAIL
 slow.example TIMEOUT
 exp.example TXT "v=spf1 -all exp=why.exp.example"
-why.exp.example TXT "%{i} is not a mail server of %{d}; 100% sure"
+why.exp.example TXT "%{i} is not a mail server of %{d}; 100%% sure"
 helo-pass.example TXT "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"
 helo-fail.example TXT "v=spf1 -all"
 ZONE
