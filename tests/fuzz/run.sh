@@ -19,11 +19,11 @@ build=$(cd "$build" && pwd) || exit 2
 
 # fuzz_libspf2 (libspf2 alone, records spfgate never passes on) is left out
 # by default: see tests/fuzz/README.md.
-targets=${FUZZ_TARGETS:-"fuzz_settings fuzz_text fuzz_headers fuzz_addr fuzz_record"}
+targets=${FUZZ_TARGETS:-"fuzz_settings fuzz_text fuzz_headers fuzz_addr fuzz_record fuzz_callbacks"}
 
 max_len() {
     case $1 in
-    fuzz_settings) echo 4096 ;;
+    fuzz_settings | fuzz_callbacks) echo 4096 ;;
     fuzz_addr | fuzz_libspf2) echo 1024 ;;
     *) echo 2048 ;;
     esac
