@@ -153,6 +153,7 @@ static int parse_server(const char *s, struct sockaddr_storage *out)
     return -1;
 }
 
+/* Fixes the name servers and query timeout (see dns.h). */
 int dns_setup(const char *const *servers, size_t n_servers,
               unsigned query_timeout_ms, char *err, size_t errlen)
 {
@@ -236,6 +237,7 @@ static dns_thread *thread_get(void)
     return t;
 }
 
+/* Closes the calling thread's resolver now. */
 void dns_thread_cleanup(void)
 {
     dns_thread *t = cur_thread;
@@ -253,6 +255,7 @@ static long long ms_between(const struct timespec *a, const struct timespec *b)
            (b->tv_nsec - a->tv_nsec) / 1000000;
 }
 
+/* Starts an evaluation context for the calling thread. */
 void dns_eval_begin(dns_eval *ev, unsigned deadline_ms, const char *top_domain)
 {
     memset(ev, 0, sizeof(*ev));
@@ -268,11 +271,13 @@ void dns_eval_begin(dns_eval *ev, unsigned deadline_ms, const char *top_domain)
     cur_eval = ev;
 }
 
+/* Ends the calling thread's evaluation context. */
 void dns_eval_end(void)
 {
     cur_eval = NULL;
 }
 
+/* Milliseconds left before the deadline. */
 unsigned dns_eval_remaining_ms(const dns_eval *ev)
 {
     struct timespec now;
@@ -355,11 +360,13 @@ static int query_once(dns_thread *t, dns_eval *ev, const char *name,
     return len;
 }
 
+/* The calling thread's evaluation context, or NULL. */
 dns_eval *dns_eval_current(void)
 {
     return cur_eval;
 }
 
+/* One lookup (cache, then resolver), without limit accounting. */
 SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
                            ns_type type)
 {
@@ -433,6 +440,7 @@ SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
     return rr;
 }
 
+/* Counts a DNS-querying term; false past the limit of 10. */
 bool dns_term_begin(dns_eval *ev)
 {
     ev->n_follow = 0;
@@ -444,6 +452,7 @@ bool dns_term_begin(dns_eval *ev)
     return false;
 }
 
+/* Counts a void lookup; more than 2 make a permerror. */
 void dns_term_result(dns_eval *ev, int herrno)
 {
     if (herrno != HOST_NOT_FOUND && herrno != NO_DATA)
@@ -511,6 +520,7 @@ static void layer_destroy(SPF_dns_server_t *srv)
     free(srv);
 }
 
+/* Creates the SPF_dns_server_t with this layer's hooks. */
 struct SPF_dns_server_struct *dns_layer_new(void)
 {
     SPF_dns_server_t *srv = calloc(1, sizeof(*srv));

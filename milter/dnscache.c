@@ -64,6 +64,7 @@ static void entry_free(centry *e)
     free(e);
 }
 
+/* A copy of a live cached answer, or NULL. */
 SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type)
 {
     SPF_dns_rr_t *copy = NULL;
@@ -91,6 +92,7 @@ SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type)
     return copy;
 }
 
+/* Keeps a copy of an answer for its TTL. */
 void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
 {
     time_t ttl;
@@ -132,6 +134,7 @@ void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
     pthread_mutex_unlock(&lock);
 }
 
+/* Drops every cached answer. */
 void dns_cache_clear(void)
 {
     pthread_mutex_lock(&lock);

@@ -104,6 +104,7 @@ static void ptr_name(void *ctx, char *out, size_t len)
         snprintf(out, len, "%s", best);
 }
 
+/* Fills macro values from a libspf2 request. */
 void dns_vars_from_request(SPF_server_t *server, SPF_request_t *req,
                            const char *domain, spfrecord_vars *v)
 {
@@ -138,6 +139,7 @@ static int synth_name(void *ctx, spfrecord_synth_kind kind, const char *domain,
     return 0;
 }
 
+/* The real name behind a synthetic alias, or NULL. */
 const char *dns_synth_alias(const char *name)
 {
     dns_eval *ev = dns_eval_current();
@@ -151,6 +153,7 @@ const char *dns_synth_alias(const char *name)
     return ev->synth[n].domain;
 }
 
+/* Answers a synthetic "any address" question with 127.0.0.2 or nothing. */
 SPF_dns_rr_t *dns_synth_lookup(SPF_dns_server_t *srv, const char *name)
 {
     dns_eval *ev = dns_eval_current();
@@ -204,6 +207,7 @@ static SPF_errcode_t no_record(SPF_response_t *resp, const char *domain)
                                   domain);
 }
 
+/* get_spf hook: one record, checked and rewritten, compiled by libspf2. */
 SPF_errcode_t dns_get_spf(SPF_server_t *server, SPF_request_t *req,
                           SPF_response_t *resp, SPF_record_t **recp)
 {
@@ -283,6 +287,7 @@ SPF_errcode_t dns_get_spf(SPF_server_t *server, SPF_request_t *req,
     return SPF_E_SUCCESS;
 }
 
+/* The explanation of the record in effect, or "". */
 void dns_explain(SPF_server_t *server, SPF_request_t *req, char *out,
                  size_t len)
 {

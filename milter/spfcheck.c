@@ -58,6 +58,7 @@ static const char *const result_names[SPFCHECK_RESULT_COUNT] = {
     [SPFCHECK_PERMERROR] = "permerror",
 };
 
+/* Lower-case RFC name of a result. */
 const char *spfcheck_result_name(spfcheck_result r)
 {
     if ((unsigned)r >= SPFCHECK_RESULT_COUNT)
@@ -65,6 +66,7 @@ const char *spfcheck_result_name(spfcheck_result r)
     return result_names[r];
 }
 
+/* Result for a name (any case), or -1. */
 int spfcheck_result_parse(const char *name)
 {
     if (name == NULL)
@@ -101,6 +103,7 @@ static void spf_log_debug(const char *file, int line, const char *msg)
         log_msg(LOG_LEVEL_DEBUG, "libspf2: %s", msg != NULL ? msg : "");
 }
 
+/* Sets up the DNS layer and the shared SPF server. */
 int spfcheck_init(const spfcheck_options *opt, char *err, size_t errlen)
 {
     static const spfcheck_options defaults;
@@ -141,6 +144,7 @@ int spfcheck_init(const spfcheck_options *opt, char *err, size_t errlen)
     return 0;
 }
 
+/* Frees the shared server, the DNS layer and the cache. */
 void spfcheck_shutdown(void)
 {
     if (server != NULL)
@@ -359,6 +363,7 @@ static const char *pick_identity(const spfcheck_query *q, spfcheck_outcome *out,
     return NULL;
 }
 
+/* Evaluates one identity into out (never fails as a call). */
 void spfcheck_eval(const spfcheck_query *q, spfcheck_outcome *out)
 {
     struct timespec t0;

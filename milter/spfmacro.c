@@ -219,6 +219,7 @@ static int expand_one(const char *s, size_t len, const spfrecord_vars *v,
     return (int)(end - s) + 1;
 }
 
+/* Expands (or, with v NULL, checks) one macro-string. */
 int spfrecord_expand(const char *s, size_t len, const spfrecord_vars *v,
                      spfrecord_mode mode, char *out, size_t outlen)
 {

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* True for "v=spf1" alone or followed by a space. */
 bool spfrecord_is_spf1(const char *txt)
 {
     return strncasecmp(txt, "v=spf1", 6) == 0 &&
@@ -341,6 +342,7 @@ static int fail(char *why, size_t len, const char *reason)
     return -1;
 }
 
+/* Checks a record and writes its libspf2 form (see spfrecord.h). */
 int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
                       spfrecord_synth_fn synth, void *sctx, char *out,
                       size_t outlen, spfrecord_info *info, char *why,

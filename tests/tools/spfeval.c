@@ -75,6 +75,7 @@ static void run_line(char *line)
     fflush(stdout);
 }
 
+/* Sets up spfcheck and evaluates each input line. */
 int main(int argc, char **argv)
 {
     const char *servers[8];

@@ -804,6 +804,7 @@ static void serve(int udp, int tcp)
     }
 }
 
+/* Loads the zone, opens the sockets, serves until a signal. */
 int main(int argc, char **argv)
 {
     const char *addr = "127.0.0.1", *zonefile = NULL, *pidfile = NULL;

@@ -482,6 +482,7 @@ static void test_threads(void **state)
     assert_int_equal(thread_mismatches, 0);
 }
 
+/* Runs the groups: main, deadline, IPv6 name server. */
 int main(void)
 {
     const struct CMUnitTest main_tests[] = {
