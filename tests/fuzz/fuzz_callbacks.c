@@ -14,9 +14,9 @@
  * Invariants (besides those of the fakes): every reply set is legal at the
  * stage of the callback that set it; a refusal (SMFIS_REJECT or
  * SMFIS_TEMPFAIL) always comes with a reply whose class matches it, and a
- * reply is never set without a refusal; nothing is accepted at RCPT while
- * a 5xx carried from MAIL FROM applies to a recipient that is not an
- * exception.
+ * reply is never set without a refusal; a verdict of tempfail is given
+ * at MAIL FROM itself; no recipient that is not an exception is accepted
+ * while a refusal is carried from MAIL FROM.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -28,6 +28,8 @@
 
 #include "callbacks.h"
 #include "log.h"
+#include "policy.h"
+#include "session.h"
 #include "settings.h"
 
 #include "fake_milter.h"
@@ -177,6 +179,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fake_calls_reset(&ctx, REPLIES_STAGE_MAIL, false);
             rc = f->xxfi_envfrom(&ctx, (var & 4) ? NULL : argv);
             check_outcome(&ctx, rc, "envfrom");
+            const session *ss = ctx.priv;
+            if (ss != NULL && ss->msg.active &&
+                ss->msg.check.verdict.action == SETTINGS_TEMPFAIL)
+                FUZZ_CHECK(rc == SMFIS_TEMPFAIL,
+                           "tempfail verdict not given at MAIL (%d)", (int)rc);
             break;
         }
         case 5: case 6: { /* RCPT TO */
@@ -184,6 +191,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fake_calls_reset(&ctx, REPLIES_STAGE_RCPT, false);
             rc = f->xxfi_envrcpt(&ctx, (var == 15) ? NULL : argv);
             check_outcome(&ctx, rc, "envrcpt");
+            const session *ss = ctx.priv;
+            if (rc == SMFIS_CONTINUE && ss != NULL && ss->msg.active &&
+                ss->msg.carried &&
+                ss->msg.check.verdict.action != SETTINGS_ACCEPT)
+                FUZZ_CHECK(var == 15 ||
+                               policy_rcpt_excepted(ss->cfg, argv[0]),
+                           "recipient \"%s\" accepted despite a carried %s",
+                           argv[0],
+                           settings_action_name(
+                               ss->msg.check.verdict.action));
             break;
         }
         case 7: /* DATA */
