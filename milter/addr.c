@@ -70,8 +70,8 @@ bool addr_is_domain(const char *name)
     size_t n = strlen(name);
     if (n > 0 && name[n - 1] == '.')
         n--; /* one trailing dot is the root */
-    if (n == 0 || n > 253)
-        return false;
+    if (n == 0 || n > 253 || name[n - 1] == '.')
+        return false; /* empty, too long, or an empty last label */
     size_t labels = 0, i = 0;
     bool top_numeric = true;
     while (i < n) {

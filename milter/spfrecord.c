@@ -356,6 +356,12 @@ int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
         if (*p < 0x20 || *p > 0x7e)
             return fail(why, whylen,
                         "non-ASCII or control character in record");
+    /* The current domain is written into the record as it is (a and mx
+     * without a name): it must be printable ASCII without spaces. */
+    for (const unsigned char *p = (const unsigned char *)v->domain; p && *p;
+         p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return fail(why, whylen, "current domain is not a host name");
     if (!spfrecord_is_spf1(txt))
         return fail(why, whylen, "not an SPF record");
 

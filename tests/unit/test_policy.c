@@ -315,6 +315,8 @@ static void test_addr_is_domain(void **state)
         {"[192.0.2.1]", false},
         {"192.0.2.1", false},
         {"a..example", false},
+        {"a.b..", false},
+        {".", false},
         {"-a.example", false},
         {"a-.example", false},
         {"a b.example", false},
