@@ -85,7 +85,16 @@ neutral.example TXT "v=spf1 ip4:198.51.100.1 ?all"
 perm.example TXT "v=spf1 ip4:192.0.2.0/33 -all"
 temp.example SERVFAIL
 slow.example TIMEOUT
+helo-temp.example SERVFAIL
+exp.example TXT "v=spf1 ip4:198.51.100.1 -all exp=why.exp.example"
+why.exp.example TXT "%{i} is not a mail server of %{d}; 100%% sure"
+longexp.example TXT "v=spf1 -all exp=why.longexp.example"
 EOF
+# An explanation longer than a reply may carry (libmilter's limit is 980
+# characters), served as 255-octet strings.
+printf 'why.longexp.example TXT "%s"\n' \
+  "$(i=0; while [ $i -lt 60 ]; do printf 'word%02d is not short; ' $i; i=$((i + 1)); done)" \
+  >>"$IT_TMP/zone"
 it_time "dns start" dns_start "$IT_TMP/zone" || { echo "FAIL: the DNS server did not start"; exit 1; }
 
 # --- spfgate ----------------------------------------------------------------
@@ -213,6 +222,21 @@ nth() {
   _got=$(awk -F'\t' -v c="$2" -v n="$3" '$1 == c && ++k == n { print $2 " " $3; exit }' "$IT_TMP/rec/$1")
   case $_got in "$4"*) return 0 ;; esac
   echo "  $1: reply $3 to $2: ${_got:-(none)}; want: $4" >&2
+  return 1
+}
+
+# said REC COMMAND "CODE TEXT-PREFIX": like reply_is, with the "<addr>... "
+# that Sendmail puts after the enhanced code of a milter's RCPT reply
+# taken out.
+said() {
+  _got=$(awk -F'\t' -v c="$2" '$1 == c {
+      t = $3
+      if (match(t, /^[0-9]\.[0-9]+\.[0-9]+ <[^>]*>\.\.\. /)) {
+        e = t; sub(/ .*/, "", e); t = e " " substr(t, RLENGTH + 1)
+      }
+      print $2 " " t; exit }' "$IT_TMP/rec/$1")
+  case $_got in "$3"*) return 0 ;; esac
+  echo "  $1: $2 got: ${_got:-(none)}; want: $3" >&2
   return 1
 }
 
@@ -424,6 +448,22 @@ scenarios_base() {
   check "$M: HELO fail (check_helo on): logged identity=helo" \
     logged "client=$(client "$m" 4) helo=\"helo-fail.example\" from=<alice@pass.example> identity=helo:helo-fail.example result=fail"
 
+  tx "$m" helotemp alice@pass.example | run "$m" 4 helotemp EHLO helo-temp.example
+  check "$M: HELO temperror (SERVFAIL), MAIL FROM pass: accepted (MAIL FROM decides)" \
+    accepted "$m-helotemp"
+  check "$M: HELO temperror: headers say pass, and temperror for the HELO" \
+    delivered_ok "$m" helotemp pass alice@pass.example 4 temperror
+
+  tx "$m" exp mallory@exp.example | run "$m" 4 exp EHLO helo-pass.example
+  _c=$(client "$m" 4)
+  check "$M: SPF fail, explanation with a \"%\": RCPT 550 5.7.23, text intact" \
+    said "$m-exp" RCPT "550 5.7.23 SPF fail: $_c is not allowed to send mail as mallory@exp.example. $_c is not a mail server of exp.example; 100% sure"
+  tx "$m" longexp mallory@longexp.example | run "$m" 4 longexp EHLO helo-pass.example
+  check "$M: SPF fail, 1400-character explanation: RCPT 550 5.7.23" \
+    said "$m-longexp" RCPT "550 5.7.23 SPF fail:"
+  check "$M: the long explanation's reply is one line of at most 512 octets" \
+    awk -F'\t' '$1 == "RCPT" { exit !(length($3) <= 508 && index($3, "\\n") == 0) }' "$IT_TMP/rec/$m-longexp"
+
   tx "$m" helopass alice@pass.example | run "$m" 4 helopass HELO helo-pass.example
   check "$M: HELO instead of EHLO, SPF pass: accepted" accepted "$m-helopass"
   check "$M: HELO instead of EHLO: headers" delivered_ok "$m" helopass pass alice@pass.example 4 pass
@@ -548,6 +588,23 @@ if sg_reload "reject_code = 553"; then
   done
 else
   fail "reload: reject_code = 553"
+fi
+# --- a site's actions and temporary code ------------------------------------------
+if sg_reload "on_permerror = reject" "on_softfail = tempfail" "tempfail_code = 452"; then
+  ok "reload: on_permerror = reject, on_softfail = tempfail, tempfail_code = 452"
+  for m in $MTAS; do
+    M=$(mta_name "$m")
+    tx "$m" permrej u@perm.example | run "$m" 4 permrej EHLO helo-pass.example
+    check "$M: on_permerror = reject: RCPT 550 5.7.24" reply_is "$m-permrej" RCPT "550 5.7.24"
+    tx "$m" softtemp u@softfail.example | run "$m" 4 softtemp EHLO helo-pass.example
+    check "$M: on_softfail = tempfail, tempfail_code = 452: MAIL 452 4.x" \
+      reply_is "$m-softtemp" MAIL "452 4."
+    check "$M: on_softfail = tempfail: not delivered" not_delivered "$m" softtemp
+    tx "$m" temp452 u@temp.example | run "$m" 4 temp452 EHLO helo-pass.example
+    check "$M: tempfail_code = 452, temperror: MAIL 452 4.7.24" reply_is "$m-temp452" MAIL "452 4.7.24"
+  done
+else
+  fail "reload: a site's actions"
 fi
 sg_reload || fail "reload: back to the base configuration"
 echo "timing: reloaded scenarios $(($(it_now_ms) - t0)) ms"
