@@ -11,7 +11,9 @@
  * HOST_NOT_FOUND, an empty answer as NO_DATA, and are counted in the
  * evaluation context. Only dns_setup reports errors (bad server syntax).
  *
- * Only spfcheck.c uses this header; libspf2's types stay out of it.
+ * spfcheck.c drives it; stats.c reads the cache counters, spfgate-query
+ * and the test tools the per-thread lookup trace. libspf2's types stay out
+ * of it.
  */
 #ifndef SPFGATE_DNS_H
 #define SPFGATE_DNS_H
@@ -90,5 +92,48 @@ unsigned dns_eval_remaining_ms(const dns_eval *ev);
 
 /* Releases the calling thread's resolver state (also done at thread exit). */
 void dns_thread_cleanup(void);
+
+/* Sizes the process-wide answer cache: at most `entries` answers (0: no
+ * cache), negative answers kept at most negative_ttl_max_s seconds. Drops
+ * every cached answer and zeroes the counters. Call before any thread
+ * looks anything up. */
+void dns_cache_setup(unsigned entries, unsigned negative_ttl_max_s);
+
+/* Drops every cached answer (the counters stay). */
+void dns_cache_clear(void);
+
+/* The answer cache's counters since dns_cache_setup. */
+typedef struct {
+    unsigned long long hits;      /* lookups answered from the cache */
+    unsigned long long misses;    /* lookups the cache could not answer */
+    unsigned long long evictions; /* answers dropped to make room */
+    unsigned long long entries;   /* answers held now */
+    unsigned long long capacity;  /* most answers held (dns_cache_size) */
+} dns_cache_counters;
+
+/* Fills out with the cache's counters (thread-safe). */
+void dns_cache_stats(dns_cache_counters *out);
+
+/* One lookup of an evaluation, as reported to a trace hook. */
+typedef struct {
+    const char *name;    /* the name looked up */
+    int type;            /* its type (ns_t_txt, ns_t_a, ...) */
+    int herrno;          /* NETDB_SUCCESS, HOST_NOT_FOUND, NO_DATA, TRY_AGAIN */
+    int answers;         /* records of the type in the answer */
+    bool cached;         /* answered from the cache, no query sent */
+    unsigned elapsed_ms; /* time the lookup took */
+} dns_trace_entry;
+
+typedef void (*dns_trace_fn)(void *ctx, const dns_trace_entry *e);
+
+/* Reports every lookup the calling thread makes from now on to fn (NULL:
+ * stop). Costs one test per lookup when unset. */
+void dns_trace_set(dns_trace_fn fn, void *ctx);
+
+/* Name of a DNS type ("TXT", "A", ...; "TYPEn" for others). */
+const char *dns_type_name(int type, char *buf, size_t len);
+
+/* Name of a lookup outcome: "NOERROR", "NXDOMAIN", "NODATA", "TEMPFAIL". */
+const char *dns_herrno_name(int herrno);
 
 #endif

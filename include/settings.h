@@ -59,6 +59,8 @@ struct settings {
     settings_list dns_servers; /* "ADDR[:PORT]" list; empty: the system's */
     unsigned dns_timeout_ms;   /* per query, default 2000 */
     unsigned deadline_ms;      /* per evaluation, default 8000 */
+    unsigned dns_cache_size;   /* answers cached, default 10000, 0: none */
+    unsigned dns_negative_ttl_max_ms; /* NXDOMAIN/NODATA cap, default 300s */
 
     /* Who is not checked */
     settings_net *trusted; /* default 127.0.0.0/8 ::1 */

@@ -39,6 +39,10 @@ typedef struct {
     unsigned query_timeout_ms; /* one DNS query, 0: 2000 */
     unsigned deadline_ms;      /* one whole evaluation, 0: 8000 */
     const char *receiver; /* name used in explanations (%{r}), may be NULL */
+    unsigned cache_size;  /* DNS answers cached, 0: 10000 */
+    bool no_cache;        /* cache nothing (dns_cache_size = 0) */
+    unsigned negative_ttl_max_ms; /* cap on NXDOMAIN/NODATA caching (RFC
+                                     2308), 0: 300000 */
 } spfcheck_options;
 
 /* One evaluation's input. Strings are borrowed for the call. */

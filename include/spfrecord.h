@@ -66,8 +66,9 @@ bool spfrecord_is_spf1(const char *txt);
  * record for libspf2 into out: macros expanded (except nothing), terms
  * after "all" and unknown modifiers dropped, redirect= last (or dropped
  * when "all" is present), exp= removed (see info), prefixes of /0 and
- * address mechanisms of the other family rewritten. Returns 0, or -1 with
- * the reason in why. */
+ * address mechanisms of the other family rewritten, ip4:/ip6: terms
+ * decided against v's address (left out when they miss it). Returns 0, or
+ * -1 with the reason in why. */
 int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
                       spfrecord_synth_fn synth, void *sctx, char *out,
                       size_t outlen, spfrecord_info *info, char *why,

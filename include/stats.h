@@ -4,7 +4,8 @@
  * Owns: process-wide counters (lock-free atomics, updated from any
  * connection thread): messages per SPF result, per action, replies per
  * stage and code, DNS queries, evaluation time histogram, internal
- * errors. Fails: never; counters saturate at 2^64.
+ * errors; stats_write adds the DNS cache's counters (dns.h). Fails: never;
+ * counters saturate at 2^64.
  */
 #ifndef SPFGATE_STATS_H
 #define SPFGATE_STATS_H

@@ -8,10 +8,11 @@
  * used: it ignores TTLs and keeps errors for half an hour.
  *
  * Each lookup: refused with TRY_AGAIN when the evaluation's deadline has
- * passed; otherwise one res_nquery with one attempt and a timeout of
+ * passed; otherwise one res_nsend with one attempt and a timeout of
  * min(query timeout, time left), rounded up to whole seconds (glibc's
- * resolver counts seconds); the answer is parsed by dnswire.c (CNAME
- * chains followed, re-queried once or twice when the server stopped at a
+ * resolver counts seconds); NXDOMAIN and NODATA keep their message, whose
+ * SOA gives the negative TTL (RFC 2308); the answer is parsed by dnswire.c
+ * (CNAME chains followed, re-queried once or twice when the server stopped at a
  * CNAME). Type SPF (99) is answered NODATA without a query: RFC 7208 3.1
  * retired it.
  *
@@ -23,6 +24,10 @@
  * term; PTR answers are cut to 10 names. Answers are shared between
  * evaluations and threads through dnscache.c, by TTL; a cached answer
  * counts against the limits like a fresh one but not as a query.
+ *
+ * Trace: a thread may set a hook (dns_trace_set) that hears every lookup
+ * it makes (name, type, outcome, answers, cached or not, time); unset, it
+ * costs one thread-local test per lookup.
  *
  * Name servers: IPv4 go into nsaddr_list; IPv6 into glibc's extension
  * slots (_u._ext.nsaddrs, with the nsaddr_list family zeroed), which glibc
@@ -76,6 +81,8 @@ typedef struct {
 static SPF_dns_server_t *the_layer; /* for lookups made outside libspf2 */
 static _Thread_local dns_thread *cur_thread;
 static _Thread_local dns_eval *cur_eval;
+static _Thread_local dns_trace_fn trace_fn;
+static _Thread_local void *trace_ctx;
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 
@@ -319,7 +326,23 @@ bool dns_name_equal(const char *a, const char *b)
     return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-/* Runs one query; returns the answer length or -1 with *herrno set. */
+/* The outcome of a received answer, as res_nquery would set h_errno. */
+static int answer_herrno(const unsigned char *msg, int len)
+{
+    if (len < HFIXEDSZ)
+        return TRY_AGAIN;
+    int rcode = msg[3] & 0x0f;
+    unsigned ancount = (unsigned)msg[6] << 8 | msg[7];
+    if (rcode == ns_r_nxdomain)
+        return HOST_NOT_FOUND;
+    if (rcode != ns_r_noerror)
+        return TRY_AGAIN;
+    return ancount == 0 ? NO_DATA : NETDB_SUCCESS;
+}
+
+/* Runs one query; returns the length of the answer received (also for
+ * NXDOMAIN and NODATA, whose SOA gives the negative TTL) or -1, with
+ * *herrno set. */
 static int query_once(dns_thread *t, dns_eval *ev, const char *name,
                       ns_type type, int *herrno)
 {
@@ -340,21 +363,20 @@ static int query_once(dns_thread *t, dns_eval *ev, const char *name,
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int len = res_nquery(&t->res, name, ns_c_in, type, t->buf, DNS_MSG_MAX);
-    if (len < 0) {
-        *herrno = t->res.res_h_errno;
-        if (*herrno != HOST_NOT_FOUND && *herrno != NO_DATA) {
-            *herrno = TRY_AGAIN;
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            if (ev != NULL && ms_between(&t0, &t1) + 50 >= timeout_ms)
-                ev->timeouts++;
-        }
-    } else if (len > DNS_MSG_MAX) {
-        *herrno = TRY_AGAIN; /* cannot happen with a 64 KiB buffer */
-        len = -1;
-    } else {
-        *herrno = NETDB_SUCCESS;
+    unsigned char q[NS_PACKETSZ];
+    int qlen = res_nmkquery(&t->res, ns_o_query, name, ns_c_in, type, NULL, 0,
+                            NULL, q, sizeof(q));
+    int len = qlen < 0 ? -1 : res_nsend(&t->res, q, qlen, t->buf, DNS_MSG_MAX);
+    if (len > DNS_MSG_MAX)
+        len = -1; /* cannot happen with a 64 KiB buffer */
+    *herrno = len < 0 ? TRY_AGAIN : answer_herrno(t->buf, len);
+    if (len < 0 && qlen >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (ev != NULL && ms_between(&t0, &t1) + 50 >= timeout_ms)
+            ev->timeouts++;
     }
+    if (*herrno == TRY_AGAIN)
+        len = -1;
     if (ev != NULL && dns_eval_remaining_ms(ev) == 0 && *herrno == TRY_AGAIN)
         ev->deadline_hit = true;
     return len;
@@ -364,6 +386,134 @@ static int query_once(dns_thread *t, dns_eval *ev, const char *name,
 dns_eval *dns_eval_current(void)
 {
     return cur_eval;
+}
+
+/* Reports a finished lookup to the thread's trace hook. */
+static void trace(const char *name, ns_type type, const SPF_dns_rr_t *rr,
+                  bool cached, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long long ms = ms_between(t0, &t1);
+    dns_trace_entry e = {
+        .name = name,
+        .type = (int)type,
+        .herrno = rr != NULL ? rr->herrno : TRY_AGAIN,
+        .answers = rr != NULL ? rr->num_rr : 0,
+        .cached = cached,
+        .elapsed_ms = ms > 0 ? (unsigned)ms : 0,
+    };
+    trace_fn(trace_ctx, &e);
+}
+
+/* Starts or stops the calling thread's lookup trace. */
+void dns_trace_set(dns_trace_fn fn, void *ctx)
+{
+    trace_fn = fn;
+    trace_ctx = ctx;
+}
+
+/* Name of a DNS type. */
+const char *dns_type_name(int type, char *buf, size_t len)
+{
+    switch (type) {
+    case ns_t_a:
+        return "A";
+    case ns_t_aaaa:
+        return "AAAA";
+    case ns_t_mx:
+        return "MX";
+    case ns_t_txt:
+        return "TXT";
+    case ns_t_ptr:
+        return "PTR";
+    case ns_t_cname:
+        return "CNAME";
+    case ns_t_spf:
+        return "SPF";
+    default:
+        snprintf(buf, len, "TYPE%d", type);
+        return buf;
+    }
+}
+
+/* Name of a lookup outcome. */
+const char *dns_herrno_name(int herrno)
+{
+    switch (herrno) {
+    case NETDB_SUCCESS:
+        return "NOERROR";
+    case HOST_NOT_FOUND:
+        return "NXDOMAIN";
+    case NO_DATA:
+        return "NODATA";
+    default:
+        return "TEMPFAIL";
+    }
+}
+
+/* Asks the name servers (the cache had no answer). */
+static SPF_dns_rr_t *resolve(SPF_dns_server_t *srv, dns_eval *ev,
+                             const char *domain, ns_type type)
+{
+    SPF_dns_rr_t *rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
+    if (rr == NULL)
+        return NULL;
+    dns_thread *t = thread_get();
+    if (t == NULL) {
+        rr->herrno = TRY_AGAIN;
+        if (ev != NULL)
+            ev->tempfails++;
+        return rr;
+    }
+
+    char qname[NS_MAXDNAME];
+    snprintf(qname, sizeof(qname), "%s", domain);
+    unsigned long ttl = 0xffffffffUL;
+    for (int attempt = 0; attempt <= DNS_REQUERY_MAX; attempt++) {
+        int herrno;
+        int len = query_once(t, ev, qname, type, &herrno);
+        if (len < 0) {
+            rr->herrno = herrno;
+            break;
+        }
+        if (herrno == HOST_NOT_FOUND || herrno == NO_DATA) {
+            /* RFC 2308: kept for the SOA's negative TTL */
+            unsigned long neg = dns_negative_ttl(t->buf, len);
+            rr->herrno = herrno;
+            if (neg < ttl)
+                ttl = neg;
+            break;
+        }
+        dns_parsed pr;
+        if (dns_parse_answer(t->buf, len, qname, type, rr, &pr) != 0) {
+            rr->herrno = TRY_AGAIN;
+            rr->num_rr = 0;
+            break;
+        }
+        if (pr.ttl < ttl)
+            ttl = pr.ttl;
+        if (pr.count > 0) {
+            rr->herrno = NETDB_SUCCESS;
+            break;
+        }
+        rr->herrno = NO_DATA;
+        if (!pr.chain_ended_open || !dns_name_queryable(pr.tail))
+            break;
+        snprintf(qname, sizeof(qname), "%s", pr.tail);
+    }
+    if (rr->herrno != NETDB_SUCCESS)
+        rr->num_rr = 0;
+    rr->ttl = ttl == 0xffffffffUL ? 0 : (time_t)ttl;
+    if ((rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA) &&
+        ttl == 0xffffffffUL)
+        rr->ttl = 0x7fffffff; /* no SOA: dns_negative_ttl_max */
+    rr->utc_ttl = rr->ttl + time(NULL);
+    if (ev != NULL && rr->herrno == TRY_AGAIN)
+        ev->tempfails++;
+    else
+        dns_cache_put(domain, type, rr);
+    return rr;
 }
 
 /* One lookup (cache, then resolver), without limit accounting. */
@@ -388,55 +538,15 @@ SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
     if (type == ns_t_spf || !dns_name_queryable(domain))
         return SPF_dns_rr_new_init(srv, domain, type, 0,
                                    type == ns_t_spf ? NO_DATA : HOST_NOT_FOUND);
+    struct timespec t0;
+    if (trace_fn != NULL)
+        clock_gettime(CLOCK_MONOTONIC, &t0);
     rr = dns_cache_get(domain, type);
-    if (rr != NULL)
-        return rr;
-    rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
+    bool cached = rr != NULL;
     if (rr == NULL)
-        return NULL;
-    dns_thread *t = thread_get();
-    if (t == NULL) {
-        rr->herrno = TRY_AGAIN;
-        if (ev != NULL)
-            ev->tempfails++;
-        return rr;
-    }
-
-    char qname[NS_MAXDNAME];
-    snprintf(qname, sizeof(qname), "%s", domain);
-    unsigned long ttl = 0xffffffffUL;
-    for (int attempt = 0; attempt <= DNS_REQUERY_MAX; attempt++) {
-        int herrno;
-        int len = query_once(t, ev, qname, type, &herrno);
-        if (len < 0) {
-            rr->herrno = herrno;
-            break;
-        }
-        dns_parsed pr;
-        if (dns_parse_answer(t->buf, len, qname, type, rr, &pr) != 0) {
-            rr->herrno = TRY_AGAIN;
-            rr->num_rr = 0;
-            break;
-        }
-        if (pr.ttl < ttl)
-            ttl = pr.ttl;
-        if (pr.count > 0) {
-            rr->herrno = NETDB_SUCCESS;
-            break;
-        }
-        rr->herrno = NO_DATA;
-        if (!pr.chain_ended_open || !dns_name_queryable(pr.tail))
-            break;
-        snprintf(qname, sizeof(qname), "%s", pr.tail);
-    }
-    if (rr->herrno != NETDB_SUCCESS)
-        rr->num_rr = 0;
-    rr->ttl = ttl == 0xffffffffUL ? 0 : (time_t)ttl;
-    rr->utc_ttl = rr->ttl + time(NULL);
-    if (ev != NULL && rr->herrno == TRY_AGAIN)
-        ev->tempfails++;
-    else
-        dns_cache_put(domain, type, rr);
+        rr = resolve(srv, ev, domain, type);
+    if (trace_fn != NULL)
+        trace(domain, type, rr, cached, &t0);
     return rr;
 }
 

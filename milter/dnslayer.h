@@ -45,12 +45,15 @@ int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
 /* A copy of a cached answer for name and type, or NULL (dnscache.c). */
 SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type);
 
-/* Keeps a copy of an answer for its TTL (negative answers briefly;
- * temporary failures never). */
+/* Keeps a copy of an answer for its TTL; a negative answer (rr->ttl: its
+ * SOA's negative TTL) for at most dns_negative_ttl_max; temporary failures
+ * never. */
 void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr);
 
-/* Drops every cached answer. */
-void dns_cache_clear(void);
+/* The negative-caching TTL of a DNS message (RFC 2308 section 5: the lower
+ * of the TTL and the MINIMUM field of the SOA in the authority section),
+ * or ULONG_MAX when it carries no SOA or is malformed. */
+unsigned long dns_negative_ttl(const unsigned char *msg, int len);
 
 /* The calling thread's current evaluation, or NULL. */
 dns_eval *dns_eval_current(void);

@@ -13,6 +13,7 @@
 
 #include <arpa/nameser.h>
 #include <ctype.h>
+#include <limits.h>
 #include <netdb.h>
 #include <resolv.h>
 #include <stdio.h>
@@ -231,4 +232,54 @@ static int parse_rrs(const unsigned char *msg, int len, const char *qname,
     rr->num_rr = cnt;
     pr->chain_ended_open = pr->count == 0 && !dns_name_equal(pr->tail, qname);
     return 0;
+}
+
+/* Reads a 32-bit value. */
+static unsigned long get32(const unsigned char *p)
+{
+    return (unsigned long)get16(p) << 16 | get16(p + 2);
+}
+
+/* The negative TTL of a message's SOA (RFC 2308 section 5), or ULONG_MAX. */
+unsigned long dns_negative_ttl(const unsigned char *msg, int len)
+{
+    if (len < HFIXEDSZ)
+        return ULONG_MAX;
+    const unsigned char *p = msg + HFIXEDSZ, *end = msg + len;
+    unsigned qd = get16(msg + 4), an = get16(msg + 6), ns = get16(msg + 8);
+    for (unsigned i = 0; i < qd; i++) {
+        int n = dn_skipname(p, end);
+        if (n < 0 || end - (p + n) < QFIXEDSZ)
+            return ULONG_MAX;
+        p += n + QFIXEDSZ;
+    }
+    for (unsigned i = 0; i < an + ns; i++) {
+        int n = dn_skipname(p, end);
+        if (n < 0 || end - (p + n) < RRFIXEDSZ)
+            return ULONG_MAX;
+        p += n;
+        unsigned type = get16(p), cls = get16(p + 2);
+        unsigned long ttl = get32(p + 4);
+        size_t rdlen = get16(p + 8);
+        p += RRFIXEDSZ;
+        if ((size_t)(end - p) < rdlen)
+            return ULONG_MAX;
+        if (i >= an && type == ns_t_soa && cls == ns_c_in) {
+            const unsigned char *r = p, *rend = p + rdlen;
+            for (int k = 0; k < 2; k++) { /* MNAME, RNAME */
+                int m = dn_skipname(r, rend);
+                if (m < 0)
+                    return ULONG_MAX;
+                r += m;
+            }
+            if (rend - r < 20)
+                return ULONG_MAX;
+            unsigned long minimum = get32(r + 16);
+            if (ttl > 0x7fffffffUL) /* RFC 2181 8: treat as zero */
+                ttl = 0;
+            return minimum < ttl ? minimum : ttl;
+        }
+        p += rdlen;
+    }
+    return ULONG_MAX;
 }

@@ -136,6 +136,9 @@ static void warn_restart_only(const settings *old, const settings *new)
         {"dns_servers", servers},
         {"dns_timeout", old->dns_timeout_ms != new->dns_timeout_ms},
         {"deadline", old->deadline_ms != new->deadline_ms},
+        {"dns_cache_size", old->dns_cache_size != new->dns_cache_size},
+        {"dns_negative_ttl_max",
+         old->dns_negative_ttl_max_ms != new->dns_negative_ttl_max_ms},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (keys[i].changed)
@@ -299,6 +302,9 @@ static void start_spf(const settings *cfg)
         .query_timeout_ms = cfg->dns_timeout_ms,
         .deadline_ms = cfg->deadline_ms,
         .receiver = cfg->authserv_id,
+        .cache_size = cfg->dns_cache_size,
+        .no_cache = cfg->dns_cache_size == 0,
+        .negative_ttl_max_ms = cfg->dns_negative_ttl_max_ms,
     };
     char err[256];
     if (spfcheck_init(&opt, err, sizeof err) != 0)

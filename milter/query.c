@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "dns.h"
 #include "log.h"
 #include "policy.h"
 #include "replies.h"
@@ -28,7 +29,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: spfgate-query --ip IP --helo NAME --from ADDR [--rcpt "
                  "ADDR]\n"
                  "                     [-c FILE] [--dns-server ADDR[:PORT]] "
-                 "[--auth] [--json]\n");
+                 "[--auth] [--json]\n"
+                 "                     [-v]\n");
 }
 
 /* Prints one configuration problem to stderr. */
@@ -36,6 +38,17 @@ static void report_stderr(void *ctx, const char *msg)
 {
     (void)ctx;
     fprintf(stderr, "spfgate-query: %s\n", msg);
+}
+
+/* -v: prints one lookup of the evaluation ("dns: NAME TYPE OUTCOME, N
+ * answers, cached|queried, MS ms") to the stream in ctx. */
+static void print_lookup(void *ctx, const dns_trace_entry *e)
+{
+    char tbuf[16];
+    fprintf((FILE *)ctx, "dns: %s %s %s, %d answer%s, %s, %u ms\n", e->name,
+            dns_type_name(e->type, tbuf, sizeof tbuf),
+            dns_herrno_name(e->herrno), e->answers, e->answers == 1 ? "" : "s",
+            e->cached ? "cached" : "queried", e->elapsed_ms);
 }
 
 /* Prints a JSON string literal. */
@@ -187,14 +200,15 @@ int main(int argc, char **argv)
         {"auth", no_argument, NULL, O_AUTH},
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *ip = NULL, *helo = NULL, *from = NULL, *rcpt = NULL;
     const char *conf = NULL, *dns = NULL;
-    bool json = false, auth = false;
+    bool json = false, auth = false, verbose = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:hvV", longopts, NULL)) != -1) {
         switch (opt) {
         case O_IP:
             ip = optarg;
@@ -219,6 +233,9 @@ int main(int argc, char **argv)
             break;
         case 'c':
             conf = optarg;
+            break;
+        case 'v':
+            verbose = true;
             break;
         case 'h':
             usage(stdout);
@@ -264,7 +281,10 @@ int main(int argc, char **argv)
                       .mail_from = from,
                       .authenticated = auth};
     check_result c;
+    if (verbose) /* with --json, the lookups go to stderr */
+        dns_trace_set(print_lookup, json ? stderr : stdout);
     check_message(s, &in, NULL, &c);
+    dns_trace_set(NULL, NULL);
     simulated sim;
     simulate(s, &c, ip, helo, rcpt, &sim);
     if (json)

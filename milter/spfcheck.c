@@ -122,6 +122,12 @@ int spfcheck_init(const spfcheck_options *opt, char *err, size_t errlen)
                   errlen) != 0)
         return -1;
     opt_deadline_ms = opt->deadline_ms != 0 ? opt->deadline_ms : 8000;
+    unsigned neg_ms =
+        opt->negative_ttl_max_ms != 0 ? opt->negative_ttl_max_ms : 300000;
+    dns_cache_setup(opt->no_cache          ? 0
+                    : opt->cache_size != 0 ? opt->cache_size
+                                           : 10000,
+                    neg_ms / 1000);
 
     SPF_dns_server_t *dns = dns_layer_new();
     if (dns == NULL) {

@@ -13,7 +13,10 @@
  * expanded names to 253 octets. The rewritten record has every macro
  * expanded (%{p} too, through the callback), only the mechanisms up to
  * the first one that always matches, redirect= last, no exp= or unknown
- * modifiers, and no address mechanisms for the other address family.
+ * modifiers, and no address mechanisms for the other address family;
+ * ip4:/ip6: terms are decided against the client address here (those that
+ * miss it are left out), so records with more of them than libspf2 can
+ * hold are evaluated whole.
  */
 #include "config.h"
 
@@ -262,6 +265,31 @@ static int put_domain(outbuf *o, const term *t, const spfrecord_vars *v,
     return 0;
 }
 
+/* True when the client address lies in the network of ip4:/ip6: term t
+ * (of the client's family; parse_term checked the address). */
+static bool ip_matches(const term *t, const spfrecord_vars *v)
+{
+    bool v6 = v->family == AF_INET6;
+    int bits = v6 ? t->c6 : t->c4;
+    if (bits < 0)
+        bits = v6 ? 128 : 32;
+    char addr[64];
+    unsigned char net[16];
+    if (t->dom_len >= sizeof(addr))
+        return false;
+    memcpy(addr, t->dom, t->dom_len);
+    addr[t->dom_len] = '\0';
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, net) != 1)
+        return false;
+    int whole = bits / 8, rest = bits % 8;
+    if (memcmp(net, v->ip, (size_t)whole) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    unsigned char mask = (unsigned char)(0xff00u >> rest);
+    return ((net[whole] ^ v->ip[whole]) & mask) == 0;
+}
+
 /* Writes one mechanism for libspf2; sets *stop when it always matches. */
 static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
                     spfrecord_synth_fn synth, void *sctx, bool *stop,
@@ -273,6 +301,13 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
     if (strcmp(k, "ip4") == 0 || strcmp(k, "ip6") == 0) {
         if ((k[2] == '6') != v6)
             return 0;
+        /* Decided here: one that misses the client is left out, one that
+         * matches ends the record (nothing after it is reached). libspf2
+         * holds at most 511 bytes of compiled mechanisms, about 60 ip4:
+         * terms; records with hundreds of them are common. */
+        if (!ip_matches(t, v))
+            return 0;
+        *stop = true;
         int c = v6 ? t->c6 : t->c4;
         ob_str(o, q);
         if (c == 0) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns.h"
 #include "log.h"
 
 /* Upper bounds (ms) of the evaluation time buckets; the last is open. */
@@ -113,6 +114,12 @@ void stats_write(FILE *out)
                         replies_stage_name((replies_stage)st), CODE_MIN + c,
                         get(&replies[st][c]));
     fprintf(out, "dns.queries %llu\n", get(&dns_queries_total));
+    dns_cache_counters cc;
+    dns_cache_stats(&cc);
+    fprintf(out, "dns.cache_hits %llu\n", cc.hits);
+    fprintf(out, "dns.cache_misses %llu\n", cc.misses);
+    fprintf(out, "dns.cache_evictions %llu\n", cc.evictions);
+    fprintf(out, "dns.cache_entries %llu\n", cc.entries);
     fprintf(out, "errors.internal %llu\n", get(&errors));
     fprintf(out, "eval.ms_total %llu\n", get(&eval_ms_total));
     fprintf(out, "eval.ms_p50 %u\n", quantile(0.5, checked));

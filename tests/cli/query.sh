@@ -1,7 +1,7 @@
 #!/bin/sh
 # query.sh - spfgate-query against the test DNS server: every result, the
 # JSON fields, the verdict and the reply at the stage the milter would
-# give it, and bad options.
+# give it, the lookups of -v, and bad options.
 set -u
 . "$(dirname "$0")/../lib/testenv.sh"
 Q="$(dirname "$SPFGATE_BIN")/spfgate-query"
@@ -49,6 +49,22 @@ out=$("$Q" --dns-server "127.0.0.1:$T_DNS_PORT" $base --from a@fail.example 2>&1
 case $out in
   *"milter: reject at RCPT: 550 5.7.23"*) ok "text output names the stage and reply" ;;
   *) fail "text output: $out" ;;
+esac
+out=$("$Q" --dns-server "127.0.0.1:$T_DNS_PORT" -v $base --from a@pass.example 2>&1)
+case $out in
+  *"dns: pass.example TXT NOERROR, 1 answer, queried, "*"ms"*"result: pass"*)
+    ok "-v lists the TXT lookup of the sender domain before the result" ;;
+  *) fail "-v output: $out" ;;
+esac
+out=$("$Q" --dns-server "127.0.0.1:$T_DNS_PORT" -v $base --from a@none.example 2>&1)
+case $out in
+  *"dns: none.example TXT NXDOMAIN, 0 answers, queried"*) ok "-v shows NXDOMAIN" ;;
+  *) fail "-v output for a missing domain: $out" ;;
+esac
+out=$("$Q" --dns-server "127.0.0.1:$T_DNS_PORT" $base --from a@pass.example 2>&1)
+case $out in
+  *"dns: "*) fail "lookups printed without -v: $out" ;;
+  *) ok "no lookups printed without -v" ;;
 esac
 "$Q" --ip not-an-ip --from a@b.example >/dev/null 2>&1; rc=$?
 [ "$rc" -eq 2 ] && ok "a bad --ip exits 2" || fail "a bad --ip exits $rc"

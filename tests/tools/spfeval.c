@@ -100,7 +100,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    spfcheck_options o = {servers, n, query_ms, deadline_ms, "receiver.test"};
+    spfcheck_options o = {.servers = servers,
+                          .n_servers = n,
+                          .query_timeout_ms = query_ms,
+                          .deadline_ms = deadline_ms,
+                          .receiver = "receiver.test"};
     char err[160];
     if (spfcheck_init(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "spfeval: %s\n", err);

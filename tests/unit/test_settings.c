@@ -137,6 +137,8 @@ static const char *render(const settings *s, const char *key)
         {"milter_timeout", (long)s->milter_timeout},
         {"dns_timeout", (long)s->dns_timeout_ms},
         {"deadline", (long)s->deadline_ms},
+        {"dns_cache_size", (long)s->dns_cache_size},
+        {"dns_negative_ttl_max", (long)s->dns_negative_ttl_max_ms},
         {"reject_code", s->reject_code},
         {"tempfail_code", s->tempfail_code},
     };
@@ -210,7 +212,7 @@ static void test_every_key_rendered(void **state)
     size_t n = 0;
     for (size_t i = 0; (name = settings_key_name(i)) != NULL; i++, n++)
         assert_string_not_equal(render(s, name), "?");
-    assert_int_equal(n, 36);
+    assert_int_equal(n, 38);
     settings_unref(s);
 }
 
@@ -236,6 +238,8 @@ static void test_defaults(void **state)
         {"dns_servers", ""},
         {"dns_timeout", "2000"},
         {"deadline", "8000"},
+        {"dns_cache_size", "10000"},
+        {"dns_negative_ttl_max", "300000"},
         {"trusted_networks", "::ffff:127.0.0.0/104|::1/128"},
         {"skip_auth", "yes"},
         {"exempt_senders", ""},
@@ -339,6 +343,10 @@ static void test_good_values(void **state)
         {"deadline = 2000ms", "deadline", "2000"},
         {"deadline = 60s", "deadline", "60000"},
         {"deadline = 60000ms", "deadline", "60000"},
+        {"dns_cache_size = 0", "dns_cache_size", "0"},
+        {"dns_cache_size = 1000000", "dns_cache_size", "1000000"},
+        {"dns_negative_ttl_max = 1s", "dns_negative_ttl_max", "1000"},
+        {"dns_negative_ttl_max = 86400", "dns_negative_ttl_max", "86400000"},
         {"trusted_networks = 10.0.0.0/8, 2001:db8::/32", "trusted_networks",
          "::ffff:10.0.0.0/104|2001:db8::/32"},
         {"trusted_networks = 192.0.2.77/24", "trusted_networks",
@@ -482,6 +490,11 @@ static void test_bad_values(void **state)
                           "(a number with ms or s; a bare number is seconds)"},
         {"deadline = ms", "deadline 'ms' must be a duration from 500ms to 60s "
                           "(a number with ms or s; a bare number is seconds)"},
+        {"dns_cache_size = 1000001",
+         "dns_cache_size '1000001' must be a whole number from 0 to 1000000"},
+        {"dns_negative_ttl_max = 999ms",
+         "dns_negative_ttl_max '999ms' must be a duration from 1000ms to "
+         "86400s (a number with ms or s; a bare number is seconds)"},
         {"trusted_networks = 10.0.0.0/33",
          "trusted_networks: '10.0.0.0/33' is not a network (ADDR or ADDR/LEN, "
          "LEN up to 32 for IPv4, 128 for IPv6)"},
@@ -1014,6 +1027,7 @@ static void test_full_file(void **state)
         "log_facility = local3\nlog_level = debug\nmilter_timeout = 300\n"
         "check_helo = no\ndns_servers = 127.0.0.1:5353\n"
         "dns_timeout = 500ms\ndeadline = 5s\n"
+        "dns_cache_size = 0\ndns_negative_ttl_max = 60s\n"
         "trusted_networks = 10.0.0.0/8\nskip_auth = no\n"
         "exempt_senders = example.com\nexempt_recipients = @example.org\n"
         "rcpt_exceptions = abuse\non_pass = accept\non_fail = tempfail\n"

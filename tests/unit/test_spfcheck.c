@@ -3,7 +3,8 @@
  *
  * Starts the test name server (SPFGATE_TESTDNS, the testdns tool) on
  * 127.0.0.1 and a free port with a zone written here, points spfcheck at
- * it, and checks a table of evaluations, the deadline, and 8 threads
+ * it, and checks a table of evaluations, the answer cache (counters,
+ * LRU eviction, no cache), the lookup trace, the deadline, and 8 threads
  * evaluating at once. Fails when the tool cannot be started.
  */
 #include "config.h"
@@ -25,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "dns.h"
 #include "spfcheck.h"
 
 static const char zone_text[] =
@@ -88,7 +90,33 @@ static const char zone_text[] =
     "d3.slow.test DELAY 600\n"
     "d3.slow.test A 198.51.100.3\n"
     "d4.slow.test DELAY 600\n"
-    "d4.slow.test A 198.51.100.4\n";
+    "d4.slow.test A 198.51.100.4\n"
+    "n1.test TXT \"v=spf1 include:n2.test -all\"\n"
+    "n2.test TXT \"v=spf1 include:n3.test -all\"\n"
+    "n3.test TXT \"v=spf1 include:n4.test -all\"\n"
+    "n4.test TXT \"v=spf1 include:n5.test -all\"\n"
+    "n5.test TXT \"v=spf1 include:n6.test -all\"\n"
+    "n6.test TXT \"v=spf1 include:n7.test -all\"\n"
+    "n7.test TXT \"v=spf1 include:n8.test -all\"\n"
+    "n8.test TXT \"v=spf1 include:n9.test -all\"\n"
+    "n9.test TXT \"v=spf1 include:n10.test -all\"\n"
+    "n10.test TXT \"v=spf1 include:n11.test -all\"\n"
+    "n11.test TXT \"v=spf1 include:n12.test -all\"\n"
+    "n12.test TXT \"v=spf1 include:n13.test -all\"\n"
+    "n13.test TXT \"v=spf1 ip4:192.0.2.1 -all\"\n";
+
+/* Writes a TXT record of 100 ip4: terms (198.51.100.1 to .100) ending in
+ * -all for ip100.test: a long record, split into strings, sent over TCP. */
+static int write_ip100(int fd)
+{
+    char line[4096];
+    size_t n = (size_t)snprintf(line, sizeof(line), "ip100.test TXT \"v=spf1");
+    for (int i = 1; i <= 100; i++)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, " ip4:198.51.100.%d",
+                              i);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " -all\"\n");
+    return write(fd, line, n) == (ssize_t)n ? 0 : -1;
+}
 
 static pid_t dns_pid = -1;
 static char zone_path[64];
@@ -133,7 +161,8 @@ static int start_dns(const char *addr)
     if (fd < 0)
         return -1;
     if (write(fd, zone_text, sizeof(zone_text) - 1) !=
-        (ssize_t)sizeof(zone_text) - 1) {
+            (ssize_t)sizeof(zone_text) - 1 ||
+        write_ip100(fd) != 0) {
         close(fd);
         return -1;
     }
@@ -186,7 +215,11 @@ static void stop_dns(void)
 static int init_with(unsigned query_ms, unsigned deadline_ms)
 {
     const char *servers[] = {server};
-    spfcheck_options o = {servers, 1, query_ms, deadline_ms, "mx.local"};
+    spfcheck_options o = {.servers = servers,
+                          .n_servers = 1,
+                          .query_timeout_ms = query_ms,
+                          .deadline_ms = deadline_ms,
+                          .receiver = "mx.local"};
     char err[128];
     if (spfcheck_init(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "spfcheck_init: %s\n", err);
@@ -210,6 +243,39 @@ static int teardown_main(void **state)
     (void)state;
     spfcheck_shutdown();
     return 0;
+}
+
+/* Starts spfcheck against testdns with a cache of `size` answers (0: no
+ * cache). */
+static int init_cache(unsigned size)
+{
+    const char *servers[] = {server};
+    spfcheck_options o = {.servers = servers,
+                          .n_servers = 1,
+                          .query_timeout_ms = 1000,
+                          .deadline_ms = 3000,
+                          .cache_size = size,
+                          .no_cache = size == 0};
+    char err[128];
+    if (spfcheck_init(&o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "spfcheck_init: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Small cache group set-up: 3 answers. */
+static int setup_small_cache(void **state)
+{
+    (void)state;
+    return init_cache(3);
+}
+
+/* No cache group set-up. */
+static int setup_no_cache(void **state)
+{
+    (void)state;
+    return init_cache(0);
 }
 
 /* Deadline group set-up: 1 s queries, 1.5 s for the whole evaluation. */
@@ -336,6 +402,14 @@ static const row rows[] = {
      NULL, NULL},
     {"macros", "192.0.2.1", "h.test", "joe@macro.test", SPFCHECK_PASS, NULL,
      NULL},
+    {"100 ip4 terms, listed", "198.51.100.100", "h.test", "a@ip100.test",
+     SPFCHECK_PASS, NULL, NULL},
+    {"100 ip4 terms, not listed", "198.51.100.101", "h.test", "a@ip100.test",
+     SPFCHECK_FAIL, NULL, NULL},
+    {"12 nested includes", "192.0.2.1", "h.test", "a@n1.test",
+     SPFCHECK_PERMERROR, NULL, "more than 10"},
+    {"10 nested includes", "192.0.2.1", "h.test", "a@n3.test", SPFCHECK_PASS,
+     NULL, NULL},
 };
 
 /* Every row of the table. */
@@ -398,6 +472,109 @@ static void test_cache(void **state)
     eval("192.0.2.2", "h.test", "a@sf.test", &o);
     assert_int_equal(o.result, SPFCHECK_TEMPERROR);
     assert_true(o.dns_queries >= 1);
+}
+
+/* The cache's counters move: a miss and a query first, then hits. */
+static void test_cache_counters(void **state)
+{
+    (void)state;
+    dns_cache_counters c0, c1, c2;
+    spfcheck_outcome o;
+    dns_cache_clear();
+    dns_cache_stats(&c0);
+    eval("192.0.2.30", "h.test", "x@mx.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    dns_cache_stats(&c1);
+    assert_true(c1.misses > c0.misses);
+    assert_true(c1.entries >= 3); /* TXT and MX of mx.test, A of its host */
+    assert_int_equal(c1.capacity, 10000);
+    eval("192.0.2.30", "h.test", "y@mx.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_int_equal(o.dns_queries, 0);
+    dns_cache_stats(&c2);
+    assert_true(c2.hits >= c1.hits + 3);
+    assert_int_equal(c2.misses, c1.misses);
+    assert_int_equal(c2.evictions, 0);
+}
+
+/* Collects the names of traced lookups. */
+static void collect(void *ctx, const dns_trace_entry *e)
+{
+    char *buf = ctx;
+    char tb[16];
+    size_t n = strlen(buf);
+    snprintf(buf + n, 1024 - n, "%s/%s/%s/%s;", e->name,
+             dns_type_name(e->type, tb, sizeof(tb)), dns_herrno_name(e->herrno),
+             e->cached ? "cached" : "queried");
+}
+
+/* The trace hook hears each lookup, cached or queried, only while set. */
+static void test_trace(void **state)
+{
+    (void)state;
+    char buf[1024] = "";
+    spfcheck_outcome o;
+    dns_cache_clear();
+    dns_trace_set(collect, buf);
+    eval("192.0.2.20", "h.test", "x@a.test", &o);
+    eval("192.0.2.20", "h.test", "x@a.test", &o);
+    dns_trace_set(NULL, NULL);
+    assert_string_equal(buf, "a.test/TXT/NOERROR/queried;"
+                             "a.test/A/NOERROR/queried;"
+                             "a.test/TXT/NOERROR/cached;"
+                             "a.test/A/NOERROR/cached;");
+    buf[0] = '\0';
+    eval("192.0.2.20", "h.test", "x@a.test", &o);
+    assert_string_equal(buf, "");
+}
+
+/* A full cache drops its least recently used answer: memory stays
+ * bounded, what is used often stays. */
+static void test_cache_lru(void **state)
+{
+    (void)state;
+    dns_cache_counters c;
+    spfcheck_outcome o;
+    eval("192.0.2.1", "h.test", "a@pass.test", &o);    /* TXT pass.test */
+    eval("192.0.2.2", "h.test", "a@soft.test", &o);    /* TXT soft.test */
+    eval("192.0.2.2", "h.test", "a@neutral.test", &o); /* full */
+    dns_cache_stats(&c);
+    assert_int_equal(c.capacity, 3);
+    assert_int_equal(c.entries, 3);
+    assert_int_equal(c.evictions, 0);
+    eval("192.0.2.1", "h.test", "a@pass.test", &o); /* pass.test: newest */
+    assert_int_equal(o.dns_queries, 0);
+    eval("192.0.2.2", "h.test", "a@norec.test", &o); /* drops soft.test */
+    assert_int_equal(o.result, SPFCHECK_NONE);
+    dns_cache_stats(&c);
+    assert_int_equal(c.entries, 3);
+    assert_int_equal(c.evictions, 1);
+    eval("192.0.2.1", "h.test", "a@pass.test", &o);
+    assert_int_equal(o.dns_queries, 0); /* recently used: kept */
+    eval("192.0.2.2", "h.test", "a@soft.test", &o);
+    assert_int_equal(o.result, SPFCHECK_SOFTFAIL);
+    assert_int_equal(o.dns_queries, 1); /* the oldest: dropped */
+    for (int i = 0; i < 50; i++)
+        eval("192.0.2.2", "h.test", i % 2 ? "a@mx.test" : "a@inc.test", &o);
+    dns_cache_stats(&c);
+    assert_true(c.entries <= 3);
+    assert_true(c.evictions > 10);
+}
+
+/* dns_cache_size = 0: nothing is kept, every evaluation asks. */
+static void test_no_cache(void **state)
+{
+    (void)state;
+    dns_cache_counters c;
+    spfcheck_outcome o;
+    eval("192.0.2.20", "h.test", "a@a.test", &o);
+    eval("192.0.2.20", "h.test", "a@a.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_int_equal(o.dns_queries, 2);
+    dns_cache_stats(&c);
+    assert_int_equal(c.entries, 0);
+    assert_int_equal(c.hits, 0);
+    assert_int_equal(c.capacity, 0);
 }
 
 /* A name server that never answers costs one query timeout. */
@@ -486,9 +663,16 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest main_tests[] = {
-        cmocka_unit_test(test_names),       cmocka_unit_test(test_table),
-        cmocka_unit_test(test_explanation), cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_timeout),     cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_names),          cmocka_unit_test(test_table),
+        cmocka_unit_test(test_explanation),    cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache_counters), cmocka_unit_test(test_trace),
+        cmocka_unit_test(test_timeout),        cmocka_unit_test(test_threads),
+    };
+    const struct CMUnitTest small_cache_tests[] = {
+        cmocka_unit_test(test_cache_lru),
+    };
+    const struct CMUnitTest no_cache_tests[] = {
+        cmocka_unit_test(test_no_cache),
     };
     const struct CMUnitTest deadline_tests[] = {
         cmocka_unit_test(test_deadline),
@@ -498,9 +682,14 @@ int main(void)
     };
     int failed = cmocka_run_group_tests_name("spfcheck", main_tests, setup_main,
                                              teardown_main);
-    if (dns_pid > 0)
+    if (dns_pid > 0) {
+        failed += cmocka_run_group_tests_name("small cache", small_cache_tests,
+                                              setup_small_cache, teardown_main);
+        failed += cmocka_run_group_tests_name("no cache", no_cache_tests,
+                                              setup_no_cache, teardown_main);
         failed += cmocka_run_group_tests_name(
             "deadline", deadline_tests, setup_deadline, teardown_deadline);
+    }
     stop_dns();
     if (failed == 0 && start_dns("::1") == 0)
         failed += cmocka_run_group_tests_name("ipv6", ipv6_tests, setup_ipv6,
