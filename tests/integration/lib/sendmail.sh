@@ -148,7 +148,9 @@ sm_start() {
 # host name up before it reads any configuration, and sleeps 60 s per
 # session when it is unqualified; the lookup also goes to the system's DNS.
 # Inside, the name is mx.spfgate.test, found in the private hosts file, and
-# DNS goes to a closed port on loopback. Nothing outside is changed. Without
+# DNS goes to a closed port on loopback. A directory SM_DIR/sasl2 (a
+# Sendmail.conf for Cyrus SASL, made by a test that wants SMTP AUTH) is
+# mounted on /usr/lib/sasl2, a directory of SASL's configuration path. Nothing outside is changed. Without
 # namespaces, CMD runs as it is (slow on a host with a short name).
 sm_isolated() {
   if [ -z "${SM_NS:-}" ]; then
@@ -163,6 +165,8 @@ sm_isolated() {
       mount --make-rprivate / 2>/dev/null
       mount --bind "$0/hosts" /etc/hosts &&
       mount --bind "$0/resolv.conf" /etc/resolv.conf &&
+      { [ ! -d "$0/sasl2" ] || [ ! -d /usr/lib/sasl2 ] ||
+        mount --bind "$0/sasl2" /usr/lib/sasl2; } &&
       hostname mx.spfgate.test && exec "$@"' "$SM_DIR" "$@"
   fi
   exec "$@"
