@@ -150,8 +150,9 @@ sm_start() {
 # Inside, the name is mx.spfgate.test, found in the private hosts file, and
 # DNS goes to a closed port on loopback. A directory SM_DIR/sasl2 (a
 # Sendmail.conf for Cyrus SASL, made by a test that wants SMTP AUTH) is
-# mounted on /usr/lib/sasl2, a directory of SASL's configuration path. Nothing outside is changed. Without
-# namespaces, CMD runs as it is (slow on a host with a short name).
+# mounted on /usr/lib/sasl2, a directory of SASL's configuration path.
+# Nothing outside is changed. Without namespaces, CMD runs as it is (slow
+# on a host with a short name).
 sm_isolated() {
   if [ -z "${SM_NS:-}" ]; then
     SM_NS=no
