@@ -31,13 +31,15 @@
 #      sessions open at once (tests/bench/holder.py), and after 9000
 #      distinct sender domains went through its DNS cache.
 # --quick (CI): a few hundred messages, one run, cases 1 and 2 only;
-# finishes in under two minutes.
+# finishes in under two minutes. BENCH_CASES="milter postfix cost memory"
+# (any of them) chooses the cases.
 #
 # Output: "ok: ..." / "FAIL: ..." / "skip: ..." lines for what worked or
 # broke, then the table: each case, spfgate's figure, the baseline's, their
 # ratio and the target (met / MISSED). Exit status 1 only when something
 # broke (a load run failed, a daemon did not start, mail was lost); missed
-# targets do not fail the run. 2 on a bad command line.
+# targets do not fail the run. 2 on a bad command line. IT_KEEP=1 keeps
+# the run's directory (logs, configurations, callgrind dumps).
 set -u
 
 quick=0
@@ -61,9 +63,13 @@ IT_LIB=$top/tests/integration/lib
 
 if [ "$quick" = 1 ]; then
   M_MSGS=300 M_RUNS=1 P_MSGS=200 P_RUNS=1
+  CASES=${BENCH_CASES:-milter postfix}
 else
   M_MSGS=5000 M_RUNS=3 P_MSGS=2000 P_RUNS=3
+  CASES=${BENCH_CASES:-milter postfix cost memory}
 fi
+# want CASE: whether CASE (milter, postfix, cost, memory) is run.
+want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 CG_MSGS=500
 
 BROKEN=0
@@ -116,6 +122,20 @@ it_on_exit stop_all
 
 # started PID: remembers a daemon for stop_all.
 started() { BENCH_PIDS="$BENCH_PIDS $1"; }
+
+# bg CMD...: runs a (long) command in the background and waits for it, so
+# that a signal interrupts the wait and the cleanup stops it; returns its
+# status.
+BG_PID=""
+bg() {
+  "$@" &
+  BG_PID=$!
+  wait "$BG_PID"
+  _rc=$?
+  BG_PID=""
+  return $_rc
+}
+it_on_exit '[ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null'
 
 # wait_listen SPEC PID SECONDS: waits for a milter socket (unix:PATH or
 # inet:PORT@ADDR) while PID lives.
@@ -264,7 +284,7 @@ script "$T/null.script" sender@bench.example
 # load SPEC SCRIPT MESSAGES CONNECTIONS OUT: one miltc load run; prints
 # "RATE P99_MS"; false when the run failed.
 load() {
-  timeout 300 "$MILTC" -s "$1" -n "$3" -c "$4" -t 20 -f "$2" >"$5" 2>&1 || return 1
+  bg timeout 600 "$MILTC" -s "$1" -n "$3" -c "$4" -t 20 -f "$2" >"$5" 2>&1 || return 1
   awk '/^rate:/ { r = $2 } /^latency:/ { p = $6 } END { if (r == "" || p == "") exit 1; print r, p }' "$5"
 }
 
@@ -284,6 +304,7 @@ start_null null-tcp "$NULL_TCP" || { fail "null milter on TCP did not start"; up
 ok "spfgate and the null milter listen (unix socket and $SG_TCP, $NULL_TCP)"
 
 for tr in unix tcp; do
+  want milter || break
   if [ $tr = unix ]; then sg=$SG_UNIX nl=$NULL_UNIX; else sg=$SG_TCP nl=$NULL_TCP; fi
   # Warm spfgate's DNS cache (and both processes' threads).
   if load "$sg" "$T/sg.script" 100 10 "$T/warm-$tr.out" >/dev/null &&
@@ -334,7 +355,9 @@ sink_count() { find "$1" -type f 2>/dev/null | wc -l; }
 # now_ns: nanoseconds.
 now_ns() { date +%s%N; }
 
-if [ "$(id -u)" -ne 0 ]; then
+if ! want postfix; then
+  :
+elif [ "$(id -u)" -ne 0 ]; then
   skip "postfix: needs root (private Postfix instances)"
 elif ! pf_install || [ ! -x /usr/sbin/smtp-source ]; then
   fail "postfix: cannot install postfix (smtp-source)"
@@ -363,7 +386,7 @@ else
         for name in $PF_NAMES; do
           eval "port=\$PFI_${name}_PORT sink=\$PFI_${name}_SINK sent=\$PFI_${name}_SENT"
           t0=$(now_ns)
-          timeout 600 /usr/sbin/smtp-source -s "$s" -m "$P_MSGS" -l 1024 \
+          bg timeout 600 /usr/sbin/smtp-source -s "$s" -m "$P_MSGS" -l 1024 \
             -M mx.bench.example -f sender@bench.example -t rcpt@dest.example \
             "127.0.0.1:$port" >"$T/src-$name-$s-$r.out" 2>&1
           rc=$?
@@ -423,19 +446,18 @@ fi
 # cg_ir FILE: the instruction total of a callgrind dump.
 cg_ir() { awk '/^(summary|totals):/ { v = $2 } END { print v + 0 }' "$1"; }
 
-# cg_dump PID LABEL: dumps (and zeroes) callgrind's counters; prints the
-# instruction count since the last dump.
-CG_K=0
+# cg_dump PID LABEL K: dumps (and zeroes) callgrind's counters, the K-th
+# dump of PID; prints the instruction count since the last dump.
 cg_dump() {
-  CG_K=$((CG_K + 1))
   timeout 30 callgrind_control -d "$2" "$1" >/dev/null 2>&1 || return 1
   _n=0
-  while [ ! -s "$T/cg/out.$1.$CG_K" ] && [ $_n -lt 100 ]; do sleep 0.1; _n=$((_n + 1)); done
+  while [ ! -s "$T/cg/out.$1.$3" ] && [ $_n -lt 100 ]; do sleep 0.1; _n=$((_n + 1)); done
   sleep 0.2
-  cg_ir "$T/cg/out.$1.$CG_K"
+  cg_ir "$T/cg/out.$1.$3"
 }
+CG_K=0
 
-if [ $quick = 1 ]; then
+if ! want cost; then
   :
 elif ! command -v valgrind >/dev/null 2>&1 || ! command -v callgrind_control >/dev/null 2>&1; then
   skip "cost per message: valgrind is not installed"
@@ -454,11 +476,12 @@ else
       if [ $d = bench ]; then snd=sender@bench.example; else snd=sender@$d.bench.example; fi
       script "$T/cg-$d.script" "$snd" spfgate
       if load "$CG_SOCK" "$T/cg-$d.script" 1 1 "$T/cg-$d-cold.out" >/dev/null &&
-        cold=$(cg_dump "$cgp" "cold-$d") &&
+        CG_K=$((CG_K + 1)) && cold=$(cg_dump "$cgp" "cold-$d" $CG_K) &&
         load "$CG_SOCK" "$T/cg-$d.script" 1 1 "$T/cg-$d-warm1.out" >/dev/null &&
-        warm1=$(cg_dump "$cgp" "warm1-$d") &&
+        CG_K=$((CG_K + 1)) && warm1=$(cg_dump "$cgp" "warm1-$d" $CG_K) &&
         load "$CG_SOCK" "$T/cg-$d.script" "$CG_MSGS" 1 "$T/cg-$d-warm.out" >/dev/null &&
-        warm=$(cg_dump "$cgp" "warm-$d"); then
+        CG_K=$((CG_K + 1)) && warm=$(cg_dump "$cgp" "warm-$d" $CG_K); then
+        [ $d = bench ] && CG_WARM_FILE=$T/cg/out.$cgp.$CG_K
         eval "CG_cold_$d=$cold CG_warm1_$d=$warm1 CG_warm_$d=$((warm / CG_MSGS))"
       else
         fail "cost: runs under callgrind for $snd"; costs_ok=0
@@ -472,12 +495,11 @@ else
   valgrind --tool=callgrind "--callgrind-out-file=$T/cg/out.%p" "$NULLM" -p "$NCG_SOCK" 2>"$T/ncg.log" &
   ncgp=$!
   started $ncgp
-  CG_K=0
   if wait_listen "$NCG_SOCK" "$ncgp" 60 &&
     load "$NCG_SOCK" "$T/null.script" 1 1 "$T/ncg-1.out" >/dev/null &&
     timeout 30 callgrind_control -z "$ncgp" >/dev/null 2>&1 &&
     load "$NCG_SOCK" "$T/null.script" "$CG_MSGS" 1 "$T/ncg.out" >/dev/null &&
-    nwarm=$(cg_dump "$ncgp" warm); then
+    nwarm=$(cg_dump "$ncgp" warm 1); then
     nwarm=$((nwarm / CG_MSGS))
   else
     fail "cost: the null milter under callgrind"; nwarm=""
@@ -504,6 +526,13 @@ else
     wt=$(awk -v a="$CG_warm_t10" -v b="$CG_warm_t1" 'BEGIN { printf "%d", (a - b) / 9 }')
     wi=$(awk -v a="$CG_warm_i100" -v b="$CG_warm_i10" 'BEGIN { printf "%d", (a - b) / 90 }')
     row "warm instr per DNS term vs per ip4 term" "$wt" "$wi" "$(ratio "$wt" "$wi")" "-" "-"
+    # Where a warm message's instructions go: spfgate's costliest calls.
+    if command -v callgrind_annotate >/dev/null 2>&1 && [ -n "${CG_WARM_FILE:-}" ]; then
+      callgrind_annotate --inclusive=yes --threshold=100 "$CG_WARM_FILE" 2>/dev/null |
+        awk -v n="$CG_MSGS" '/^ *[0-9,]+ +\(/ && /(milter|libspf2|vfprintf|inet_ntop|malloc.c:malloc|free)/ {
+            ir = $1; gsub(/,/, "", ir); fn = $0; sub(/.*:/, "", fn); sub(/ .*/, "", fn)
+            if (fn !~ /^0x/ && !(fn in seen) && k < 20) { seen[fn] = 1; k++; printf "  %-36s %9d instr/msg\n", fn, ir / n } }' >"$T/profile"
+    fi
   fi
 fi
 
@@ -529,7 +558,7 @@ hold() {
   [ $_rc -eq 0 ] && grep -q "^held $2\$" "$T/hold.out"
 }
 
-if [ $quick = 0 ]; then
+if want memory; then
   MEM_SOCK=unix:$T/mem.sock
   if start_spfgate mem "$MEM_SOCK"; then
     mp=$SG_PID
@@ -579,6 +608,11 @@ echo "milter: $M_RUNS x $M_MSGS messages (median); postfix: $P_RUNS x $P_MSGS me
 awk -F'|' 'BEGIN { printf "%-44s %12s %12s %7s %8s %s\n", "case", "spfgate", "baseline", "ratio", "target", ""
                    printf "%-44s %12s %12s %7s %8s %s\n", "----", "-------", "--------", "-----", "------", "" }
            { printf "%-44s %12s %12s %7s %8s %s\n", $1, $2, $3, $4, $5, ($6 == "-" ? "" : $6) }' "$TABLE"
+if [ -s "$T/profile" ]; then
+  echo
+  echo "warm message (include a mx), inclusive instructions per message:"
+  cat "$T/profile"
+fi
 echo
 if [ $BROKEN -gt 0 ]; then
   echo "$BROKEN broken"
