@@ -18,6 +18,9 @@
  *               each string longer than 255 octets is split), or bare
  *               text to the end of the line; one line is one RR
  *   TYPE PTR, CNAME  VALUE a host name
+ *   TYPE SOA    VALUE the MINIMUM field: NXDOMAIN and NODATA answers for
+ *               NAME and the names below it carry this SOA (with the
+ *               line's TTL) in the authority section (RFC 2308)
  *   NAME SERVFAIL | REFUSED | TIMEOUT (never answers): for the types the
  *               name has no records of (all types of a name without any)
  *   NAME TRUNCATE  UDP answers carry TC and no records; TCP answers
@@ -55,6 +58,7 @@
 enum {
     T_A = 1,
     T_CNAME = 5,
+    T_SOA = 6,
     T_PTR = 12,
     T_MX = 15,
     T_TXT = 16,
@@ -196,6 +200,7 @@ static int type_code(const char *w)
         {"TXT", T_TXT},
         {"PTR", T_PTR},
         {"CNAME", T_CNAME},
+        {"SOA", T_SOA},
         {"SERVFAIL", ACT_SERVFAIL},
         {"REFUSED", ACT_REFUSED},
         {"TIMEOUT", ACT_TIMEOUT},
@@ -284,6 +289,7 @@ static void load_zone(const char *path)
             parse_txt(&r, v, lineno);
             break;
         case ACT_DELAY:
+        case T_SOA:
             r.prio = (unsigned)strtoul(v, NULL, 10);
             break;
         default:
@@ -359,7 +365,15 @@ static void put_rr(msg *m, const char *owner, const zrec *r)
     put16(m, 0);
     if (r->type == T_MX)
         put16(m, r->prio);
-    if (r->target != NULL)
+    if (r->type == T_SOA) { /* MNAME, RNAME, serial, timers, MINIMUM */
+        put_name(m, "ns.invalid");
+        put_name(m, "hostmaster.invalid");
+        put32(m, 1);
+        put32(m, 3600);
+        put32(m, 600);
+        put32(m, 86400);
+        put32(m, r->prio);
+    } else if (r->target != NULL)
         put_name(m, r->target);
     else
         put(m, r->rdata, r->rdlen);
@@ -430,6 +444,19 @@ static int answer(msg *m, const char *qname, int qtype, unsigned *ancount)
         snprintf(cur, sizeof(cur), "%s", cname->target);
     }
     return 0;
+}
+
+/* The SOA record of the closest zone line at or above name, or NULL. */
+static const zrec *find_soa(const char *name)
+{
+    for (const char *p = name; p != NULL; p = strchr(p, '.')) {
+        if (*p == '.')
+            p++;
+        for (size_t i = 0; i < zone_n; i++)
+            if (zone[i].type == T_SOA && strcmp(zone[i].name, p) == 0)
+                return &zone[i];
+    }
+    return NULL;
 }
 
 /* Reads the query's name at *pos into out (lower case); -1 if malformed. */
@@ -533,16 +560,21 @@ static int handle(const unsigned char *q, size_t len, bool tcp, msg *m)
     memcpy(hdr, q, 12);
     put(m, hdr, 12);
     put(m, q + 12, qend - 12);
-    unsigned ancount = 0;
+    unsigned ancount = 0, nscount = 0;
     if (what == NULL && !tc) {
         rcode = answer(m, qname, qtype, &ancount);
         what = rcode == 3 ? "NXDOMAIN" : ancount == 0 ? "NODATA" : "answer";
+        const zrec *soa = ancount == 0 ? find_soa(qname) : NULL;
+        if (soa != NULL) {
+            put_rr(m, soa->name, soa);
+            nscount = 1;
+        }
     } else if (what == NULL) {
         what = "truncated";
     }
     if (m->overflow || (!tcp && m->len > udp_max)) {
         m->len = qend;
-        ancount = 0;
+        ancount = nscount = 0;
         tc = true;
         what = "truncated";
     }
@@ -551,6 +583,7 @@ static int handle(const unsigned char *q, size_t len, bool tcp, msg *m)
     m->buf[6] = (unsigned char)(ancount >> 8);
     m->buf[7] = (unsigned char)ancount;
     memset(m->buf + 8, 0, 4);
+    m->buf[9] = (unsigned char)nscount;
     if (verbose)
         fprintf(stderr, "query %s %s -> %s%s\n", qname, type_name(qtype), what,
                 tcp ? " (tcp)" : "");

@@ -4,7 +4,8 @@
  * Starts the test name server (SPFGATE_TESTDNS, the testdns tool) on
  * 127.0.0.1 and a free port with a zone written here, points spfcheck at
  * it, and checks a table of evaluations, the answer cache (counters,
- * LRU eviction, no cache), the lookup trace, the deadline, and 8 threads
+ * LRU eviction, negative TTLs from the SOA and their cap, no cache), the
+ * lookup trace, the deadline, and 8 threads
  * evaluating at once. Fails when the tool cannot be started.
  */
 #include "config.h"
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -103,7 +105,9 @@ static const char zone_text[] =
     "n10.test TXT \"v=spf1 include:n11.test -all\"\n"
     "n11.test TXT \"v=spf1 include:n12.test -all\"\n"
     "n12.test TXT \"v=spf1 include:n13.test -all\"\n"
-    "n13.test TXT \"v=spf1 ip4:192.0.2.1 -all\"\n";
+    "n13.test TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
+    "neg.test 5 SOA 2\n"
+    "neg60.test 60 SOA 60\n";
 
 /* Writes a TXT record of 100 ip4: terms (198.51.100.1 to .100) ending in
  * -all for ip100.test: a long record, split into strings, sent over TCP. */
@@ -247,7 +251,7 @@ static int teardown_main(void **state)
 
 /* Starts spfcheck against testdns with a cache of `size` answers (0: no
  * cache). */
-static int init_cache(unsigned size)
+static int init_cache(unsigned size, unsigned negative_ttl_max_ms)
 {
     const char *servers[] = {server};
     spfcheck_options o = {.servers = servers,
@@ -255,7 +259,8 @@ static int init_cache(unsigned size)
                           .query_timeout_ms = 1000,
                           .deadline_ms = 3000,
                           .cache_size = size,
-                          .no_cache = size == 0};
+                          .no_cache = size == 0,
+                          .negative_ttl_max_ms = negative_ttl_max_ms};
     char err[128];
     if (spfcheck_init(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "spfcheck_init: %s\n", err);
@@ -264,18 +269,18 @@ static int init_cache(unsigned size)
     return 0;
 }
 
-/* Small cache group set-up: 3 answers. */
+/* Small cache group set-up: 3 answers, negative ones at most 2 s. */
 static int setup_small_cache(void **state)
 {
     (void)state;
-    return init_cache(3);
+    return init_cache(3, 2000);
 }
 
 /* No cache group set-up. */
 static int setup_no_cache(void **state)
 {
     (void)state;
-    return init_cache(0);
+    return init_cache(0, 0);
 }
 
 /* Deadline group set-up: 1 s queries, 1.5 s for the whole evaluation. */
@@ -561,6 +566,49 @@ static void test_cache_lru(void **state)
     assert_true(c.evictions > 10);
 }
 
+/* Sleeps ms milliseconds. */
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Evaluates sender for a client no record lists; returns the queries. */
+static unsigned queries_of(const char *sender, spfcheck_result want)
+{
+    spfcheck_outcome o;
+    eval("192.0.2.2", "h.test", sender, &o);
+    assert_int_equal(o.result, want);
+    return o.dns_queries;
+}
+
+/* NXDOMAIN is kept for its SOA's negative TTL (RFC 2308: the lower of
+ * the SOA's TTL, 5, and MINIMUM, 2), one without SOA for the cap (300 s
+ * by default). */
+static void test_negative_ttl(void **state)
+{
+    (void)state;
+    assert_int_equal(queries_of("a@x.neg.test", SPFCHECK_NONE), 1);
+    assert_int_equal(queries_of("a@nx.test", SPFCHECK_NONE), 1);
+    assert_int_equal(queries_of("a@x.neg.test", SPFCHECK_NONE), 0);
+    assert_int_equal(queries_of("a@nx.test", SPFCHECK_NONE), 0);
+    sleep_ms(2100);
+    assert_int_equal(queries_of("a@x.neg.test", SPFCHECK_NONE), 1);
+    assert_int_equal(queries_of("a@nx.test", SPFCHECK_NONE), 0);
+}
+
+/* dns_negative_ttl_max caps the SOA's negative TTL (60 s here, 2 s cap). */
+static void test_negative_cap(void **state)
+{
+    (void)state;
+    dns_cache_clear();
+    assert_int_equal(queries_of("a@y.neg60.test", SPFCHECK_NONE), 1);
+    assert_int_equal(queries_of("a@y.neg60.test", SPFCHECK_NONE), 0);
+    sleep_ms(2100);
+    assert_int_equal(queries_of("a@y.neg60.test", SPFCHECK_NONE), 1);
+}
+
 /* dns_cache_size = 0: nothing is kept, every evaluation asks. */
 static void test_no_cache(void **state)
 {
@@ -666,10 +714,12 @@ int main(void)
         cmocka_unit_test(test_names),          cmocka_unit_test(test_table),
         cmocka_unit_test(test_explanation),    cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_counters), cmocka_unit_test(test_trace),
-        cmocka_unit_test(test_timeout),        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_negative_ttl),   cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_threads),
     };
     const struct CMUnitTest small_cache_tests[] = {
         cmocka_unit_test(test_cache_lru),
+        cmocka_unit_test(test_negative_cap),
     };
     const struct CMUnitTest no_cache_tests[] = {
         cmocka_unit_test(test_no_cache),
