@@ -4,7 +4,8 @@
  * Owns: process-wide counters (lock-free atomics, updated from any
  * connection thread): messages per SPF result, per action, replies per
  * stage and code, DNS queries, evaluation time histogram, internal
- * errors; stats_write adds the DNS cache's counters (dns.h). Fails: never;
+ * errors; stats_write adds the DNS cache's counters (dns.h) once
+ * stats_dns_cache_source has named where they come from. Fails: never;
  * counters saturate at 2^64.
  */
 #ifndef SPFGATE_STATS_H
@@ -12,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "dns.h"
 #include "replies.h"
 #include "settings.h"
 #include "spfcheck.h"
@@ -31,6 +33,10 @@ void stats_reply(replies_stage stage, int code);
 
 /* One internal error answered with a temporary failure. */
 void stats_error(void);
+
+/* Where stats_write reads the DNS cache's counters (dns_cache_stats; set
+ * once at start, before any signal can ask for the counters). */
+void stats_dns_cache_source(void (*fn)(dns_cache_counters *));
 
 /* Writes the counters as "key value" lines (one per counter). */
 void stats_write(FILE *out);

@@ -309,6 +309,7 @@ static void start_spf(const settings *cfg)
     char err[256];
     if (spfcheck_init(&opt, err, sizeof err) != 0)
         fatal(0, "cannot start the SPF evaluator: %s", err);
+    stats_dns_cache_source(dns_cache_stats);
 }
 
 /* Sets up libmilter: socket, timeout, callbacks. */

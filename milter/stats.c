@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
 #include "log.h"
 
 /* Upper bounds (ms) of the evaluation time buckets; the last is open. */
@@ -32,6 +31,14 @@ static atomic_ullong errors;
 static atomic_ullong dns_queries_total;
 static atomic_ullong eval_ms_total;
 static atomic_ullong buckets[N_BUCKETS];
+/* dns_cache_stats, set by the daemon (a pointer, so that programs with a
+ * stand-in for the DNS layer link stats.c without it). */
+static void (*cache_source)(dns_cache_counters *);
+
+void stats_dns_cache_source(void (*fn)(dns_cache_counters *))
+{
+    cache_source = fn;
+}
 
 void stats_checked(spfcheck_result r, unsigned elapsed_ms, unsigned dns_queries)
 {
@@ -114,12 +121,15 @@ void stats_write(FILE *out)
                         replies_stage_name((replies_stage)st), CODE_MIN + c,
                         get(&replies[st][c]));
     fprintf(out, "dns.queries %llu\n", get(&dns_queries_total));
-    dns_cache_counters cc;
-    dns_cache_stats(&cc);
-    fprintf(out, "dns.cache_hits %llu\n", cc.hits);
-    fprintf(out, "dns.cache_misses %llu\n", cc.misses);
-    fprintf(out, "dns.cache_evictions %llu\n", cc.evictions);
-    fprintf(out, "dns.cache_entries %llu\n", cc.entries);
+    void (*cache_stats)(dns_cache_counters *) = cache_source;
+    if (cache_stats != NULL) {
+        dns_cache_counters cc;
+        cache_stats(&cc);
+        fprintf(out, "dns.cache_hits %llu\n", cc.hits);
+        fprintf(out, "dns.cache_misses %llu\n", cc.misses);
+        fprintf(out, "dns.cache_evictions %llu\n", cc.evictions);
+        fprintf(out, "dns.cache_entries %llu\n", cc.entries);
+    }
     fprintf(out, "errors.internal %llu\n", get(&errors));
     fprintf(out, "eval.ms_total %llu\n", get(&eval_ms_total));
     fprintf(out, "eval.ms_p50 %u\n", quantile(0.5, checked));
