@@ -237,8 +237,25 @@ static const char *parse_term(const char *s, size_t n, term *t)
     return NULL;
 }
 
-/* Appends the expanded domain of t (escaping % for libspf2; a name with
+/* Appends an already expanded name (escaping % for libspf2; a name with
  * octets libspf2 cannot take goes through a synthetic alias); -1 if bad. */
+static int put_name(outbuf *o, const char *exp, spfrecord_synth_fn synth,
+                    void *sctx);
+
+/* Appends t's name taken literally (no macro expansion): the current
+ * domain, which may hold any octets DNS allows, '%' among them. */
+static int put_plain(outbuf *o, const term *t, spfrecord_synth_fn synth,
+                     void *sctx)
+{
+    char name[1024];
+    if (t->dom_len >= sizeof(name))
+        return -1;
+    memcpy(name, t->dom, t->dom_len);
+    name[t->dom_len] = '\0';
+    return put_name(o, name, synth, sctx);
+}
+
+/* Appends the expanded domain of t; -1 if bad. */
 static int put_domain(outbuf *o, const term *t, const spfrecord_vars *v,
                       spfrecord_synth_fn synth, void *sctx)
 {
@@ -246,6 +263,12 @@ static int put_domain(outbuf *o, const term *t, const spfrecord_vars *v,
     if (spfrecord_expand(t->dom, t->dom_len, v, SPFRECORD_DOMAIN, exp,
                          sizeof(exp)) != 0)
         return -1;
+    return put_name(o, exp, synth, sctx);
+}
+
+static int put_name(outbuf *o, const char *exp, spfrecord_synth_fn synth,
+                    void *sctx)
+{
     for (const unsigned char *p = (const unsigned char *)exp; *p; p++) {
         if (*p < 0x21 || *p > 0x7e) {
             char name[256];
@@ -336,19 +359,26 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
     bool am = strcmp(k, "a") == 0 || strcmp(k, "mx") == 0;
     int c = v6 ? t->c6 : t->c4;
     if (am && c == 0) {
-        char dom[1024], name[256];
-        outbuf d = {dom, sizeof(dom), 0, false};
-        if (t->dom != NULL && put_domain(&d, t, v, synth, sctx) != 0)
-            return -1;
-        if (t->dom == NULL)
-            snprintf(dom, sizeof(dom), "%s", v->domain);
         spfrecord_synth_kind sk =
             k[0] == 'a' ? (v6 ? SPFRECORD_ANY_AAAA : SPFRECORD_ANY_A)
                         : (v6 ? SPFRECORD_ANY_MX_AAAA : SPFRECORD_ANY_MX_A);
         if (sk == SPFRECORD_ANY_A) {
+            /* "any A of the name" is exists:name, written like any other
+             * target (macros expanded, % escaped, odd octets aliased). */
             ob_str(o, "exists:");
-            ob_str(o, dom);
-            return 0;
+            if (t->dom != NULL)
+                return put_domain(o, t, v, synth, sctx);
+            term cur = {.dom = v->domain, .dom_len = strlen(v->domain)};
+            return put_plain(o, &cur, synth, sctx);
+        }
+        /* The synthetic question takes the name itself, unescaped. */
+        char dom[1024], name[256];
+        if (t->dom != NULL) {
+            if (spfrecord_expand(t->dom, t->dom_len, v, SPFRECORD_DOMAIN, dom,
+                                 sizeof(dom)) != 0)
+                return -1;
+        } else {
+            snprintf(dom, sizeof(dom), "%s", v->domain);
         }
         if (synth == NULL || synth(sctx, sk, dom, name, sizeof(name)) != 0)
             return -1;
