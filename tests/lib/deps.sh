@@ -3,7 +3,7 @@
 # Needs root (or everything already installed); fails with the list.
 
 # The packages to build spfgate and run its unit tests.
-SPFGATE_BUILD_DEPS="build-essential autoconf automake libtool pkg-config \
+SPFGATE_BUILD_DEPS="build-essential autoconf automake libtool pkg-config python3-yaml \
 libmilter-dev libspf2-dev libcmocka-dev clang-format"
 
 # deps_install PKG...: installs the packages of the list that are missing.
