@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include "outbuf.h"
 #include "spfrecord.h"
 
 #include <arpa/inet.h>
@@ -22,31 +23,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
-
-/* Bounded output buffer. */
-typedef struct {
-    char *buf;
-    size_t cap, len;
-    bool overflow;
-} outbuf;
-
-/* Appends n bytes. */
-static void ob_put(outbuf *o, const char *s, size_t n)
-{
-    if (o->len + n >= o->cap) {
-        o->overflow = true;
-        return;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
-}
-
-/* Appends a string. */
-static void ob_str(outbuf *o, const char *s)
-{
-    ob_put(o, s, strlen(s));
-}
 
 /* Writes the value of one macro letter into val. */
 static void macro_value(char letter, const spfrecord_vars *v, char *val,
@@ -147,8 +123,8 @@ static void transform(const char *val, const char *delims, bool reverse,
     out[0] = '\0';
     for (size_t i = first; i < n; i++) {
         if (i > first)
-            ob_put(&o, ".", 1);
-        ob_put(&o, parts[i], plen[i]);
+            outbuf_put(&o, ".", 1);
+        outbuf_put(&o, parts[i], plen[i]);
     }
 }
 
@@ -157,11 +133,11 @@ static void url_escape(outbuf *o, const char *val)
 {
     for (const unsigned char *p = (const unsigned char *)val; *p; p++) {
         if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            ob_put(o, (const char *)p, 1);
+            outbuf_put(o, (const char *)p, 1);
         } else {
             char h[4];
             snprintf(h, sizeof(h), "%%%02X", *p);
-            ob_put(o, h, 3);
+            outbuf_put(o, h, 3);
         }
     }
 }
@@ -214,7 +190,7 @@ static int expand_one(const char *s, size_t len, const spfrecord_vars *v,
         if (upper)
             url_escape(o, tv);
         else
-            ob_str(o, tv);
+            outbuf_str(o, tv);
     }
     return (int)(end - s) + 1;
 }
@@ -235,7 +211,7 @@ int spfrecord_expand(const char *s, size_t len, const spfrecord_vars *v,
                 return -1;
             char n = s[i + 1];
             if (n == '%' || n == '_' || n == '-') {
-                ob_str(&o, n == '%' ? "%" : n == '_' ? " " : "%20");
+                outbuf_str(&o, n == '%' ? "%" : n == '_' ? " " : "%20");
                 i += 2;
                 continue;
             }
@@ -250,7 +226,7 @@ int spfrecord_expand(const char *s, size_t len, const spfrecord_vars *v,
         }
         if ((c < 0x21 || c > 0x7e) && !(mode == SPFRECORD_EXP && c == ' '))
             return -1;
-        ob_put(&o, (const char *)&c, 1);
+        outbuf_put(&o, (const char *)&c, 1);
         i++;
     }
     if (o.overflow)

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include "outbuf.h"
 #include "spfrecord.h"
 
 #include <arpa/inet.h>
@@ -36,31 +37,6 @@ bool spfrecord_is_spf1(const char *txt)
 {
     return strncasecmp(txt, "v=spf1", 6) == 0 &&
            (txt[6] == '\0' || txt[6] == ' ');
-}
-
-/* Bounded output buffer. */
-typedef struct {
-    char *buf;
-    size_t cap, len;
-    bool overflow;
-} outbuf;
-
-/* Appends n bytes. */
-static void ob_put(outbuf *o, const char *s, size_t n)
-{
-    if (o->len + n >= o->cap) {
-        o->overflow = true;
-        return;
-    }
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
-}
-
-/* Appends a string. */
-static void ob_str(outbuf *o, const char *s)
-{
-    ob_put(o, s, strlen(s));
 }
 
 /* True for RFC 7208's toplabel. */
@@ -275,15 +251,15 @@ static int put_name(outbuf *o, const char *exp, spfrecord_synth_fn synth,
             if (synth == NULL ||
                 synth(sctx, SPFRECORD_ALIAS, exp, name, sizeof(name)) != 0)
                 return -1;
-            ob_str(o, name);
+            outbuf_str(o, name);
             return 0;
         }
     }
     for (const unsigned char *p = (const unsigned char *)exp; *p; p++) {
         if (*p == '%')
-            ob_str(o, "%%");
+            outbuf_str(o, "%%");
         else
-            ob_put(o, (const char *)p, 1);
+            outbuf_put(o, (const char *)p, 1);
     }
     return 0;
 }
@@ -332,27 +308,27 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
             return 0;
         *stop = true;
         int c = v6 ? t->c6 : t->c4;
-        ob_str(o, q);
+        outbuf_str(o, q);
         if (c == 0) {
-            ob_str(o, "all");
+            outbuf_str(o, "all");
             *stop = true;
         } else {
-            ob_str(o, k);
-            ob_put(o, ":", 1);
-            ob_put(o, t->dom, t->dom_len);
+            outbuf_str(o, k);
+            outbuf_put(o, ":", 1);
+            outbuf_put(o, t->dom, t->dom_len);
             if (c > 0) {
                 char b[16];
                 snprintf(b, sizeof(b), "/%d", c);
-                ob_str(o, b);
+                outbuf_str(o, b);
             }
         }
         (*count)++;
         return 0;
     }
-    ob_str(o, q);
+    outbuf_str(o, q);
     (*count)++;
     if (strcmp(k, "all") == 0) {
-        ob_str(o, "all");
+        outbuf_str(o, "all");
         *stop = true;
         return 0;
     }
@@ -365,7 +341,7 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
         if (sk == SPFRECORD_ANY_A) {
             /* "any A of the name" is exists:name, written like any other
              * target (macros expanded, % escaped, odd octets aliased). */
-            ob_str(o, "exists:");
+            outbuf_str(o, "exists:");
             if (t->dom != NULL)
                 return put_domain(o, t, v, synth, sctx);
             term cur = {.dom = v->domain, .dom_len = strlen(v->domain)};
@@ -382,20 +358,20 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
         }
         if (synth == NULL || synth(sctx, sk, dom, name, sizeof(name)) != 0)
             return -1;
-        ob_str(o, "exists:");
-        ob_str(o, name);
+        outbuf_str(o, "exists:");
+        outbuf_str(o, name);
         return 0;
     }
-    ob_str(o, k);
+    outbuf_str(o, k);
     if (t->dom != NULL) {
-        ob_put(o, ":", 1);
+        outbuf_put(o, ":", 1);
         if (put_domain(o, t, v, synth, sctx) != 0)
             return -1;
     }
     if (am && c > 0 && c != (v6 ? 128 : 32)) {
         char b[16];
         snprintf(b, sizeof(b), v6 ? "//%d" : "/%d", c);
-        ob_str(o, b);
+        outbuf_str(o, b);
     }
     return 0;
 }
@@ -463,7 +439,7 @@ int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
     }
 
     outbuf o = {out, outlen, 0, false};
-    ob_str(&o, "v=spf1");
+    outbuf_str(&o, "v=spf1");
     bool stop = false;
     for (size_t i = 0; i < nt && !stop; i++) {
         if (terms[i].modifier)
@@ -476,8 +452,8 @@ int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
         outbuf r = {info->redirect, sizeof(info->redirect), 0, false};
         if (put_domain(&r, redirect, v, synth, sctx) != 0 || r.overflow)
             return fail(why, whylen, "redirect= cannot be expanded");
-        ob_str(&o, " redirect=");
-        ob_str(&o, info->redirect);
+        outbuf_str(&o, " redirect=");
+        outbuf_str(&o, info->redirect);
         info->mechanisms++;
     }
     if (exp != NULL) {
