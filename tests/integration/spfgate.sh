@@ -12,12 +12,15 @@
 # ::1):
 #   - every SPF result: pass, fail, softfail, neutral, none, permerror,
 #     temperror by SERVFAIL and by silence (deadline 2 s);
-#   - null sender with a HELO that passes and one that fails; HELO check
-#     on and off; IPv4 and IPv6 clients; HELO instead of EHLO;
-#   - a trusted client; an SMTP AUTH sender (Postfix, by XCLIENT LOGIN);
-#   - postmaster among several recipients of a failing sender; two
-#     transactions in one session, with RSET;
-#   - dry run; a site-configured reject code (553);
+#   - null sender with a HELO that passes, fails, fails temporarily or is
+#     an address literal; HELO check on and off; a second EHLO; IPv4 and
+#     IPv6 clients; HELO instead of EHLO;
+#   - explanations (exp=) with a "%" and over-long ones;
+#   - a trusted client; an SMTP AUTH sender (Postfix by XCLIENT LOGIN,
+#     Sendmail by AUTH PLAIN against a private SASL database);
+#   - postmaster (in any case) among several recipients of a failing
+#     sender; two and three transactions in one session, with RSET;
+#   - dry run; a site's reject code (553), actions and tempfail code (452);
 #   - no mail lost: spfgate stopped, killed with SIGKILL between RCPT and
 #     DATA, hung (SIGSTOP past the MTA's milter timeout): a temporary
 #     failure, and mail flows again after a restart.
@@ -40,6 +43,9 @@ TABLE=${SPFGATE_TEST_DATA:-$top/tests/data}/smtp-reply-table.txt
 . "$IT_LIB/sendmail.sh"
 . "$IT_LIB/checks.sh"
 
+# A reply never takes longer than the MTAs' milter timeouts (4 s) plus
+# spfgate's deadline; a session that waits longer has a stuck MTA.
+: "${IT_REPLY_TIMEOUT:=15}"
 if [ -z "${SPFGATE_BUILD:-}" ] && [ -x "$top/milter/spfgate" ]; then
   SPFGATE_BUILD=$top
 fi
@@ -160,6 +166,12 @@ pf_setup main "unix:$SG_SOCK" milter_connect_timeout=3s \
   smtpd_sasl_auth_enable=yes &&
   it_time "postfix start" pf_start || { fail "postfix did not start"; it_summary; exit 1; }
 PF_MASTER=$(tr -d ' ' <"$PF_BASE/queue/pid/master.pid" 2>/dev/null)
+# The instance must greet: without that every Postfix session would wait
+# out its reply timeout.
+echo QUIT | session pf-greeting "$PF_PORT" --timeout 10
+if ! reply_is pf-greeting CONNECT "220 "; then
+  fail "postfix does not greet; its log:"; tail -20 "$PF_LOG"; it_summary; exit 1
+fi
 sm_setup main "unix:$SG_SOCK" "C:3s;S:4s;R:4s;E:8s" ||
   { fail "sendmail set-up failed"; it_summary; exit 1; }
 # SMTP AUTH for Sendmail: Cyrus SASL reads Sendmail.conf from its
@@ -362,10 +374,15 @@ headers_ok() {
           ours++
           for (k = 2; k <= nr; k++) {
             p = part[k]; sub(/^ +/, "", p); sub(/ +$/, "", p)
-            if (p !~ /^spf=[a-z]+( reason="[^"]*")?( smtp\.(mailfrom|helo)=[^ ;]+)+$/)
+            # RFC 8601: a pvalue is a token or a quoted string.
+            if (p !~ /^spf=[a-z]+( reason="[^"]*")?( smtp\.(mailfrom|helo)=("[^"]*"|[^ ;"]+))+$/)
               bad("Authentication-Results: bad resinfo \"" p "\"")
-            if (p ~ ("^spf=" res " ") && index(p, "smtp.mailfrom=" ident) && \
-                substr(p, index(p, "smtp.mailfrom=") + 14) == ident) armf++
+            mv = ""
+            if (index(p, "smtp.mailfrom=")) {
+              mv = substr(p, index(p, "smtp.mailfrom=") + 14); sub(/ .*/, "", mv)
+              if (mv ~ /^".*"$/) mv = substr(mv, 2, length(mv) - 2)
+            }
+            if (p ~ ("^spf=" res " ") && mv == ident) armf++
             if (hres != "" && p ~ ("^spf=" hres " ") && p ~ /smtp\.helo=/) arh++
           }
         }
@@ -530,6 +547,36 @@ scenarios_base() {
     delivered_ok "$m" two2 pass alice@pass.example 4 pass
   check "$M: the third message's headers say softfail (nothing left of the first)" \
     delivered_ok "$m" two2c softfail softfail@softfail.example 4 pass
+
+  { tx "$m" two3 u@temp.example | sed '/^RCPT/,$d'; tx "$m" two3 alice@pass.example; } |
+    run "$m" 4 two3 EHLO helo-pass.example
+  check "$M: temperror, then pass in one session: MAIL 451 4.7.24" nth "$m-two3" MAIL 1 "451 4.7.24"
+  check "$M: temperror, then pass: second MAIL 250" nth "$m-two3" MAIL 2 "250"
+  check "$M: temperror, then pass: accepted" data_ok "$m-two3"
+  check "$M: temperror, then pass: headers say pass" delivered_ok "$m" two3 pass alice@pass.example 4 pass
+
+  tx "$m" nulltemp "" | run "$m" 4 nulltemp EHLO helo-temp.example
+  check "$M: null sender, HELO temperror: MAIL 451 4.7.24" reply_is "$m-nulltemp" MAIL "451 4.7.24"
+
+  # A second EHLO replaces the first HELO name (Sendmail refuses a second
+  # one: then the first stays and the HELO fail is kept).
+  { echo "EHLO helo-pass.example"; tx "$m" rehelo alice@pass.example; } |
+    run "$m" 4 rehelo EHLO helo-fail.example
+  if [ "$(replies "$m-rehelo" EHLO | tail -1 | cut -c1-3)" = 250 ]; then
+    check "$M: EHLO helo-fail, then EHLO helo-pass, MAIL FROM pass: accepted" accepted "$m-rehelo"
+    check "$M: second EHLO: headers say HELO pass" delivered_ok "$m" rehelo pass alice@pass.example 4 pass
+  else
+    check "$M: second EHLO refused by the MTA: the HELO fail stays, RCPT 550 5.7.23" \
+      reply_is "$m-rehelo" RCPT "550 5.7.23"
+  fi
+
+  tx "$m" literal "" | run "$m" 4 literal EHLO "[$(client "$m" 4)]"
+  check "$M: null sender, HELO an address literal: accepted" accepted "$m-literal"
+  check "$M: HELO an address literal: headers say none for postmaster@[address]" \
+    delivered_ok "$m" literal none "postmaster@[$(client "$m" 4)]" 4
+
+  tx "$m" pmcase mallory@fail.example PostMaster@dest.example | run "$m" 4 pmcase EHLO helo-pass.example
+  check "$M: SPF fail, RCPT PostMaster (any case is postmaster): 250" reply_is "$m-pmcase" RCPT "250"
 
   if [ "$m" = pf ]; then
     tx "$m" auth mallory@fail.example | run "$m" 4 auth EHLO helo-pass.example " LOGIN=alice"
