@@ -161,6 +161,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 inet_pton(AF_INET, ip, &v4.sin_addr);
                 sa = (struct sockaddr *)&v4;
             }
+            /* libmilter closes a connection before it reuses the
+             * context for the next one (SMFIC_QUIT_NC). */
+            if (ctx.priv != NULL)
+                (void)f->xxfi_close(&ctx);
             fake_calls_reset(&ctx, REPLIES_STAGE_CONNECT, false);
             rc = f->xxfi_connect(&ctx, arg(&a), sa);
             check_outcome(&ctx, rc, "connect");
