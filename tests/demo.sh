@@ -150,6 +150,9 @@ show null "null sender, HELO mx.example.org from 192.0.2.25 (the HELO identity p
 show helofail "erin@example.com from 198.51.100.99 saying HELO mx.example.org (the HELO identity fails)" erin@example.com "HELO fail"
 
 echo
+out=$(sh "$IT_LIB/audit.sh" -v "$top/tests/data/smtp-reply-table.txt" "$IT_TMP"/rec/*)
+printf '%s\n' "$out" | grep '^violation:'
+printf '%s\n' "$out" | sed -n 's/^audited \([0-9]*\) replies, \([0-9]*\) violations$/reply-table audit: \1 replies checked against their command'"'"'s row, \2 outside it/p'
 echo "stopping spfgate, Postfix and the DNS server"
 it_cleanup
 trap - EXIT
