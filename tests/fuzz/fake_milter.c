@@ -94,7 +94,8 @@ static void check_header(const char *name, const char *value)
                "header %s", name);
     FUZZ_CHECK(value != NULL, "no value");
     size_t n = strlen(value);
-    FUZZ_CHECK(n > 0 && n <= 998 - strlen(name) - 2, "value of %zu bytes", n);
+    FUZZ_CHECK(n > 0 && n <= 998 - strlen(name) - 2, "%s value of %zu bytes",
+               name, n);
     FUZZ_CHECK(fuzz_printable(value, n), "value not printable: \"%s\"", value);
 }
 
