@@ -403,6 +403,29 @@ delivered_ok() {
   headers_ok "$(msg "$1" "$2")" "$3" "$4" "$(client "$1" "$5")" "${6:-}"
 }
 
+# forged_ok MTA ID NFORGED NKEPT: in the delivered message, none of the
+# forgedN@evil.example headers is left, all keptN ones are, and spfgate's
+# own Authentication-Results is there once.
+forged_ok() {
+  wait_msg "$1" "$2" || return 1
+  _f=$(msg "$1" "$2")
+  _hb=$(sed '/^$/q' "$_f")
+  _rc=0
+  _i=1
+  while [ $_i -le "$3" ]; do
+    printf '%s\n' "$_hb" | grep -q "forged$_i@evil" && { echo "  $_f: forged$_i kept" >&2; _rc=1; }
+    _i=$((_i + 1))
+  done
+  _i=1
+  while [ $_i -le "$4" ]; do
+    printf '%s\n' "$_hb" | grep -q "kept$_i" || { echo "  $_f: kept$_i removed" >&2; _rc=1; }
+    _i=$((_i + 1))
+  done
+  _n=$(printf '%s\n' "$_hb" | grep -c "^Authentication-Results: $AUTHSERV; spf=pass smtp.mailfrom=alice@pass.example")
+  [ "$_n" -eq 1 ] || { echo "  $_f: $_n Authentication-Results of ours" >&2; _rc=1; }
+  return $_rc
+}
+
 not_delivered() { ! msg "$1" "$2" >/dev/null; }
 
 # no_spf_headers MTA ID: delivered, and spfgate added no header (trusted,
@@ -577,6 +600,30 @@ scenarios_base() {
 
   tx "$m" pmcase mallory@fail.example PostMaster@dest.example | run "$m" 4 pmcase EHLO helo-pass.example
   check "$M: SPF fail, RCPT PostMaster (any case is postmaster): 250" reply_is "$m-pmcase" RCPT "250"
+
+  # Several Authentication-Results, ours and others, around and between:
+  # exactly ours go (RFC 8601 section 5), whatever their position and the
+  # MTA's way of counting headers.
+  cat <<EOF | run "$m" 4 forged EHLO helo-pass.example
+MAIL FROM:<alice@pass.example>
+RCPT TO:<bob@dest.example>
+DATA
+Authentication-Results: other.example; spf=fail smtp.mailfrom=kept1@other.example
+Authentication-Results: $AUTHSERV; spf=pass smtp.mailfrom=forged1@evil.example
+Subject: it $m forged
+Authentication-Results: $AUTHSERV.evil; spf=pass smtp.mailfrom=kept2@evil.example
+Authentication-Results: $AUTHSERV;
+	spf=pass smtp.mailfrom=forged2@evil.example
+From: <alice@pass.example>
+Authentication-Results: $AUTHSERV; spf=pass smtp.mailfrom=forged3@evil.example
+Authentication-Results: other.example; dkim=pass header.d=kept3.example
+
+Body.
+.
+QUIT
+EOF
+  check "$M: several Authentication-Results: accepted" accepted "$m-forged"
+  check "$M: every one with our authserv-id removed, the others kept" forged_ok "$m" forged 3 3
 
   if [ "$m" = pf ]; then
     tx "$m" auth mallory@fail.example | run "$m" 4 auth EHLO helo-pass.example " LOGIN=alice"
