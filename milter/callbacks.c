@@ -89,6 +89,13 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
 static sfsistat on_connect(SMFICTX *ctx, char *hostname, struct sockaddr *addr)
 {
+    /* A second connect on one context (never from a sane MTA) starts
+     * over rather than leak the first session. */
+    session *old = get(ctx);
+    if (old != NULL) {
+        smfi_setpriv(ctx, NULL);
+        session_free(old);
+    }
     settings *cfg = callbacks_settings();
     session *ss = cfg ? session_new(cfg) : NULL;
     settings_unref(cfg);
@@ -205,6 +212,19 @@ static void spf_facts(const session *ss, const spfcheck_outcome *o,
     h->problem = o->problem[0] ? o->problem : NULL;
 }
 
+/* Inserts a header at the top; an empty value (its fixed parts did not
+ * fit, e.g. an authserv-id of hundreds of bytes) is left out and logged.
+ * Returns 0, or -1 when the MTA refused. */
+static int insert(SMFICTX *ctx, const char *name, char *value, size_t len)
+{
+    if (len == 0) {
+        log_msg(LOG_LEVEL_WARNING, "%s left out: it does not fit in a header",
+                name);
+        return 0;
+    }
+    return smfi_insheader(ctx, 0, (char *)name, value) == MI_SUCCESS ? 0 : -1;
+}
+
 /* Removes forged Authentication-Results and adds spfgate's headers.
  * Returns 0, or -1 when the MTA refused a change. */
 static int edit_headers(SMFICTX *ctx, session *ss)
@@ -223,21 +243,19 @@ static int edit_headers(SMFICTX *ctx, session *ss)
         spf_facts(ss, &c->helo, true, &helo);
     char value[HEADERS_VALUE_MAX + 1];
     if (ss->cfg->add_auth_results && ss->authserv_id != NULL) {
-        headers_auth_results(ss->authserv_id, &mail,
-                             c->facts.helo_checked ? &helo : NULL, value,
-                             sizeof value);
-        if (smfi_insheader(ctx, 0, "Authentication-Results", value) !=
-            MI_SUCCESS)
+        size_t n = headers_auth_results(ss->authserv_id, &mail,
+                                        c->facts.helo_checked ? &helo : NULL,
+                                        value, sizeof value);
+        if (insert(ctx, "Authentication-Results", value, n) != 0)
             return -1;
     }
     if (ss->cfg->add_received_spf) {
-        if (c->facts.helo_checked) {
-            headers_received_spf(&helo, value, sizeof value);
-            if (smfi_insheader(ctx, 0, "Received-SPF", value) != MI_SUCCESS)
-                return -1;
-        }
-        headers_received_spf(&mail, value, sizeof value);
-        if (smfi_insheader(ctx, 0, "Received-SPF", value) != MI_SUCCESS)
+        if (c->facts.helo_checked &&
+            insert(ctx, "Received-SPF", value,
+                   headers_received_spf(&helo, value, sizeof value)) != 0)
+            return -1;
+        if (insert(ctx, "Received-SPF", value,
+                   headers_received_spf(&mail, value, sizeof value)) != 0)
             return -1;
     }
     return 0;
