@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -312,6 +315,34 @@ static void start_spf(const settings *cfg)
     stats_dns_cache_source(dns_cache_stats);
 }
 
+/* Sets TCP_NODELAY on libmilter's listening TCP socket, which connections
+ * accepted from it inherit: spfgate answers end of message with several
+ * small packets (headers, then the reply), and with Nagle's algorithm each
+ * waits for the MTA's delayed ACK, about 40 ms per message. libmilter
+ * does not hand out its socket, so the one listening TCP socket of the
+ * process is looked for among its descriptors. */
+static void tcp_nodelay(void)
+{
+    for (int fd = 0; fd < 1024; fd++) {
+        int listening = 0, type = 0, one = 1;
+        socklen_t len = sizeof listening;
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof sa;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+            !listening)
+            continue;
+        len = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+            type != SOCK_STREAM ||
+            getsockname(fd, (struct sockaddr *)&sa, &salen) != 0 ||
+            (sa.ss_family != AF_INET && sa.ss_family != AF_INET6))
+            continue;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+            log_msg(LOG_LEVEL_WARNING, "cannot set TCP_NODELAY: %s",
+                    strerror(errno));
+    }
+}
+
 /* Sets up libmilter: socket, timeout, callbacks. */
 static void start_milter(const settings *cfg)
 {
@@ -327,6 +358,8 @@ static void start_milter(const settings *cfg)
               cfg->socket);
     umask(old);
     socket_permissions(cfg);
+    if (path == NULL)
+        tcp_nodelay();
 }
 
 int main(int argc, char **argv)
