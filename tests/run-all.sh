@@ -115,7 +115,7 @@ if [ -f "$top/tests/hardening/soak.sh" ]; then
 fi
 # The benchmark, short version: it must run; figures are informative here.
 if [ -f "$top/tests/bench/run.sh" ]; then
-  run_step bench sh "$top/tests/bench/run.sh" --quick --build "$build/werror"
+  run_step bench sh "$top/tests/bench/run.sh" --quick "$build/werror"
 fi
 
 # Totals over every test case: cmocka's per-program totals and the
