@@ -8,7 +8,7 @@ garbage packets).
     python3 miltraw.py unix:PATH CASE
 
 CASE: hostile (hostile HELO and MAIL FROM values), forged (forged
-Authentication-Results and Received-SPF headers), midclose, aborts,
+Authentication-Results and Received-SPF headers), midclose [ROUNDS], aborts,
 drop N (N connections opened and dropped), garbage, normal.
 
 Prints one "ok: ..." or "FAIL: ..." line per check and, for every reply
@@ -389,7 +389,8 @@ def main():
     elif case == "forged":
         case_forged(target)
     elif case == "midclose":
-        case_midclose(target)
+        for _ in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
+            case_midclose(target)
     elif case == "aborts":
         case_aborts(target)
     elif case == "drop":
