@@ -264,6 +264,35 @@ static void drop_privileges(const settings *cfg)
     log_msg(LOG_LEVEL_INFO, "running as user %s", cfg->user);
 }
 
+/* Checks that the users and groups the settings name exist; prints
+ * "FILE: reason" for each one that does not. Returns the number missing. */
+static int check_accounts(const settings *cfg, const char *path)
+{
+    const struct {
+        const char *key, *name;
+        bool group;
+    } names[] = {
+        {"user", cfg->user, false},
+        {"group", cfg->group, true},
+        {"socket_owner", cfg->socket_owner, false},
+        {"socket_group", cfg->socket_group, true},
+    };
+    int missing = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (names[i].name == NULL)
+            continue;
+        bool found = names[i].group ? getgrnam(names[i].name) != NULL
+                                    : getpwnam(names[i].name) != NULL;
+        if (!found) {
+            fprintf(stderr, "spfgate: %s: %s %s: no such %s\n", path,
+                    names[i].key, names[i].name,
+                    names[i].group ? "group" : "user");
+            missing++;
+        }
+    }
+    return missing;
+}
+
 /* Writes the pid file (after detaching, so it holds the daemon's pid). */
 static void write_pidfile(const char *path)
 {
@@ -407,6 +436,10 @@ int main(int argc, char **argv)
     settings *cfg = settings_load(path, report_stderr, NULL);
     if (cfg == NULL)
         return 1;
+    if (check_accounts(cfg, path) != 0) {
+        settings_unref(cfg);
+        return 1;
+    }
     if (check_only) {
         printf("%s: configuration OK\n", path);
         settings_unref(cfg);

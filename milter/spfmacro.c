@@ -229,8 +229,11 @@ int spfrecord_expand(const char *s, size_t len, const spfrecord_vars *v,
         outbuf_put(&o, (const char *)&c, 1);
         i++;
     }
-    if (o.overflow)
-        return -1;
+    if (o.overflow) {
+        /* Only checking (v == NULL): the syntax is all that counts, a
+         * long value of an unknown modifier is legal. */
+        return v == NULL ? 0 : -1;
+    }
     if (mode == SPFRECORD_DOMAIN && had_macro) {
         /* RFC 7208 7.3: cut labels from the left down to 253 octets */
         char *p = out;

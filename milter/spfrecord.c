@@ -389,7 +389,7 @@ int spfrecord_rewrite(const char *txt, const spfrecord_vars *v,
                       size_t outlen, spfrecord_info *info, char *why,
                       size_t whylen)
 {
-    enum { MAX_TERMS = 256 };
+    enum { MAX_TERMS = 1024 }; /* more: permerror "too many terms" */
     static _Thread_local term terms[MAX_TERMS];
     size_t nt = 0;
     memset(info, 0, sizeof(*info));

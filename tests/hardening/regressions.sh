@@ -1,22 +1,15 @@
 #!/bin/sh
-# known-bugs.sh - failing tests for problems found by the hardening work,
-# kept out of TESTS until they are fixed (then move each check into the
-# test it belongs to). Run as the other tests, with the same environment.
-#
-# 1. A record of 500 ip4: terms ending in -all, client not listed: RFC 7208
-#    says fail; spfgate says permerror ("too many terms": spfrecord.c
-#    limits a record to 256 terms, and dnsrecord.c refuses records libspf2
-#    compiles short, about 64 address terms). With on_permerror = accept
-#    (the default) a forger of such a domain gets through.
+# regressions.sh - problems the hardening work found, fixed, and kept
+# fixed:
+# 1. A record of 500 ip4: terms ending in -all, client not listed, gives
+#    fail (it was a permerror: a limit of 256 terms per record).
 # 2. A legal unknown modifier with a long value (x-pad= of 2,000 octets)
-#    is a permerror ("bad macro in modifier"): the check expands it into a
-#    1,024-octet buffer and takes the overflow for a syntax error.
-# 3. A start refused because `user` does not exist leaves the socket file
-#    behind (main.c opens the socket before drop_privileges looks the user
-#    up; fatal() exits without removing it). Root only.
-# 4. `spfgate -n` says "configuration OK" for a `user` that does not
-#    exist, although the start then fails: the unit's check before start
-#    and reload does not catch it.
+#    is ignored (its syntax check took a full buffer for a syntax error).
+# 3. A start refused because `user` does not exist leaves no socket file
+#    behind (accounts are now checked before the socket is opened). Root
+#    only.
+# 4. `spfgate -n` refuses a `user` that does not exist, so the unit's
+#    check before start and reload catches it.
 set -u
 . "$(dirname "$0")/../lib/testenv.sh"
 Q="$(dirname "$SPFGATE_BIN")/spfgate-query"
