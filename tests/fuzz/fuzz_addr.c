@@ -41,7 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         "exempt_senders = example.com\n";
     defaults = settings_defaults();
     int fd = memfd_create("fuzz-addr-conf", 0);
-    if (fd < 0 || write(fd, conf, sizeof conf - 1) != (ssize_t)(sizeof conf - 1))
+    if (fd < 0 ||
+        write(fd, conf, sizeof conf - 1) != (ssize_t)(sizeof conf - 1))
         abort();
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);

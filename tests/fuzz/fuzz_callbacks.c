@@ -170,12 +170,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_outcome(&ctx, rc, "connect");
             break;
         }
-        case 1: case 2: /* HELO */
+        case 1:
+        case 2: /* HELO */
             fake_calls_reset(&ctx, REPLIES_STAGE_HELO, false);
             rc = f->xxfi_helo(&ctx, (var & 1) ? NULL : arg(&a));
             check_outcome(&ctx, rc, "helo");
             break;
-        case 3: case 4: { /* MAIL FROM */
+        case 3:
+        case 4: { /* MAIL FROM */
             char *argv[3] = {arg(&a), (var & 2) ? (char *)"SIZE=100" : NULL,
                              NULL};
             ctx.macro_auth = (var & 1) ? "user" : NULL;
@@ -190,7 +192,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            "tempfail verdict not given at MAIL (%d)", (int)rc);
             break;
         }
-        case 5: case 6: { /* RCPT TO */
+        case 5:
+        case 6: { /* RCPT TO */
             char *argv[2] = {arg(&a), NULL};
             fake_calls_reset(&ctx, REPLIES_STAGE_RCPT, false);
             rc = f->xxfi_envrcpt(&ctx, (var == 15) ? NULL : argv);
@@ -199,12 +202,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == SMFIS_CONTINUE && ss != NULL && ss->msg.active &&
                 ss->msg.carried &&
                 ss->msg.check.verdict.action != SETTINGS_ACCEPT)
-                FUZZ_CHECK(var == 15 ||
-                               policy_rcpt_excepted(ss->cfg, argv[0]),
+                FUZZ_CHECK(var == 15 || policy_rcpt_excepted(ss->cfg, argv[0]),
                            "recipient \"%s\" accepted despite a carried %s",
                            argv[0],
-                           settings_action_name(
-                               ss->msg.check.verdict.action));
+                           settings_action_name(ss->msg.check.verdict.action));
             break;
         }
         case 7: /* DATA */
@@ -212,7 +213,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rc = f->xxfi_data(&ctx);
             check_outcome(&ctx, rc, "data");
             break;
-        case 8: case 9: { /* a header */
+        case 8:
+        case 9: { /* a header */
             static const char *const hn[] = {"Authentication-Results",
                                              "authentication-results",
                                              "Subject", "Received-SPF"};
@@ -226,7 +228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_outcome(&ctx, rc, "header");
             break;
         }
-        case 10: case 11: /* end of message */
+        case 10:
+        case 11: /* end of message */
             fake_calls_reset(&ctx, REPLIES_STAGE_EOM, true);
             rc = f->xxfi_eom(&ctx);
             check_outcome(&ctx, rc, "eom");
@@ -247,8 +250,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 14: { /* negotiate */
             unsigned long p0 = 0, p1 = 0, p2 = 0, p3 = 0;
             unsigned long f0 = (var & 1) ? 0x1ff : SMFIF_ADDHDRS;
-            rc = f->xxfi_negotiate(&ctx, f0, 0x1fffff, 0, 0, &p0, &p1, &p2,
-                                   &p3);
+            rc =
+                f->xxfi_negotiate(&ctx, f0, 0x1fffff, 0, 0, &p0, &p1, &p2, &p3);
             if (rc == SMFIS_CONTINUE)
                 FUZZ_CHECK((p0 & ~f0) == 0, "asked for actions not offered");
             break;

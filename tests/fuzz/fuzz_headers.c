@@ -89,8 +89,7 @@ static void count_top(void *ctx, const char *v, size_t i)
         t->semis++;
         t->last_semi = i;
     }
-    if (strncmp(v + i, "identity=", 9) == 0 &&
-        (i == 0 || v[i - 1] == ' '))
+    if (strncmp(v + i, "identity=", 9) == 0 && (i == 0 || v[i - 1] == ' '))
         t->identity++;
     if (strncmp(v + i, "spf=", 4) == 0 && i >= 2 && v[i - 1] == ' ' &&
         v[i - 2] == ';')
@@ -133,10 +132,10 @@ static void check_ar_results(const char *v, size_t len, const char **want,
             FUZZ_CHECK(strncmp(r, " spf=", 5) == 0, "resinfo not spf: \"%s\"",
                        v);
             size_t wl = strlen(want[k]);
-            FUZZ_CHECK(strncmp(r + 5, want[k], wl) == 0 &&
-                           (r[5 + wl] == ' ' || r[5 + wl] == ';' ||
-                            r[5 + wl] == '\0'),
-                       "resinfo %zu is not spf=%s: \"%s\"", k, want[k], v);
+            FUZZ_CHECK(
+                strncmp(r + 5, want[k], wl) == 0 &&
+                    (r[5 + wl] == ' ' || r[5 + wl] == ';' || r[5 + wl] == '\0'),
+                "resinfo %zu is not spf=%s: \"%s\"", k, want[k], v);
             k++;
         }
     }
@@ -196,8 +195,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "Received-SPF does not start with %s: \"%s\"", w, big);
         top_counts t = {0};
         walk(big, len, count_top, &t);
-        FUZZ_CHECK(len == wl || t.identity == 1,
-                   "%zu identity= keys in \"%s\"", t.identity, big);
+        FUZZ_CHECK(len == wl || t.identity == 1, "%zu identity= keys in \"%s\"",
+                   t.identity, big);
         len = headers_received_spf(fs[k], out, outlen);
         if (outlen > 0)
             check_value(out, len, outlen);

@@ -83,8 +83,8 @@ static void check_rewritten(const char *out, size_t outlen,
     for (size_t i = 0; i < n; i++) {
         if (out[i] != '%')
             continue;
-        FUZZ_CHECK(out[i + 1] == '%',
-                   "a macro left for libspf2 at %zu: \"%s\"", i, out);
+        FUZZ_CHECK(out[i + 1] == '%', "a macro left for libspf2 at %zu: \"%s\"",
+                   i, out);
         i++;
     }
     FUZZ_CHECK(memchr(info->redirect, '\0', sizeof info->redirect) != NULL,
@@ -106,8 +106,8 @@ static char *rewrite(const char *txt, const spfrecord_vars *v, unsigned *sel)
     char why[128];
     spfrecord_info info;
     memset(why, 0x55, sizeof why);
-    int rc = spfrecord_rewrite(txt, v, synth, sel, out, sizeof out, &info,
-                               why, sizeof why);
+    int rc = spfrecord_rewrite(txt, v, synth, sel, out, sizeof out, &info, why,
+                               sizeof why);
     if (rc != 0) {
         FUZZ_CHECK(rc == -1, "rc %d", rc);
         FUZZ_CHECK(memchr(why, '\0', sizeof why) != NULL && why[0] != '\0',
@@ -261,8 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)SPF_request_query_mailfrom(req, &resp);
             if (resp != NULL) {
                 SPF_result_t r = SPF_response_result(resp);
-                FUZZ_CHECK(r >= SPF_RESULT_INVALID &&
-                               r <= SPF_RESULT_PERMERROR,
+                FUZZ_CHECK(r >= SPF_RESULT_INVALID && r <= SPF_RESULT_PERMERROR,
                            "result %d", (int)r);
                 SPF_response_free(resp);
             }

@@ -56,7 +56,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static const char *const template_names[] = {
-    "result", "sender", "identity", "domain",
+    "result", "sender", "identity",    "domain",
     "ip",     "helo",   "explanation", "problem"};
 
 static void check_loaded(const settings *s)
@@ -66,8 +66,8 @@ static void check_loaded(const settings *s)
     FUZZ_CHECK(s->socket != NULL && s->socket[0] != '\0', "no socket");
     FUZZ_CHECK(replies_stage_allows(REPLIES_STAGE_RCPT, s->reject_code),
                "reject_code %d not legal at RCPT", s->reject_code);
-    FUZZ_CHECK(s->reject_code >= 500 && s->reject_code <= 599,
-               "reject_code %d", s->reject_code);
+    FUZZ_CHECK(s->reject_code >= 500 && s->reject_code <= 599, "reject_code %d",
+               s->reject_code);
     FUZZ_CHECK(replies_stage_allows(REPLIES_STAGE_MAIL, s->tempfail_code) &&
                    replies_stage_allows(REPLIES_STAGE_RCPT, s->tempfail_code),
                "tempfail_code %d", s->tempfail_code);
@@ -81,12 +81,12 @@ static void check_loaded(const settings *s)
                    i);
     size_t nn = sizeof template_names / sizeof template_names[0];
     char err[128];
-    FUZZ_CHECK(text_template_ok(s->reject_text, template_names, nn, err,
-                                sizeof err),
-               "reject_text \"%s\": %s", s->reject_text, err);
-    FUZZ_CHECK(text_template_ok(s->tempfail_text, template_names, nn, err,
-                                sizeof err),
-               "tempfail_text \"%s\": %s", s->tempfail_text, err);
+    FUZZ_CHECK(
+        text_template_ok(s->reject_text, template_names, nn, err, sizeof err),
+        "reject_text \"%s\": %s", s->reject_text, err);
+    FUZZ_CHECK(
+        text_template_ok(s->tempfail_text, template_names, nn, err, sizeof err),
+        "tempfail_text \"%s\": %s", s->tempfail_text, err);
     for (size_t i = 0; i < s->n_trusted; i++)
         FUZZ_CHECK(s->trusted[i].prefix <= 128, "prefix %u",
                    s->trusted[i].prefix);

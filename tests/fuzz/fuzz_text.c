@@ -17,8 +17,8 @@
 #include "fuzz_util.h"
 
 /* The variables of reject_text and tempfail_text. */
-static const char *const names[] = {"result", "sender", "identity",
-                                    "domain", "ip",     "helo",
+static const char *const names[] = {"result",      "sender", "identity",
+                                    "domain",      "ip",     "helo",
                                     "explanation", "problem"};
 #define N_NAMES (sizeof names / sizeof names[0])
 
@@ -37,8 +37,8 @@ static void check_clean(const char *out, size_t len, size_t outlen)
         size_t run = 0;
         while (i + run < len && out[i + run] == '%')
             run++;
-        FUZZ_CHECK(run % 2 == 0, "odd run of %zu '%%' at %zu in \"%s\"", run,
-                   i, out);
+        FUZZ_CHECK(run % 2 == 0, "odd run of %zu '%%' at %zu in \"%s\"", run, i,
+                   out);
         i += run ? run : 1;
     }
 }
