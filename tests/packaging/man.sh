@@ -79,7 +79,16 @@ if [ -n "$bin" ] && [ -x "$bin" ]; then
   n=0
   while IFS= read -r line; do
     n=$((n + 1))
-    printf '%s\n' "$line" >"$tmp/example.conf"
+    # An account the example names may not exist on this machine (spfgate
+    # -n refuses those): its syntax is checked with root in its place.
+    checked=$line
+    case $line in
+      "user = "*|"socket_owner = "*)
+        getent passwd "${line#* = }" >/dev/null || checked="${line%% = *} = root" ;;
+      "group = "*|"socket_group = "*)
+        getent group "${line#* = }" >/dev/null || checked="${line%% = *} = root" ;;
+    esac
+    printf '%s\n' "$checked" >"$tmp/example.conf"
     if "$bin" -n -c "$tmp/example.conf" >/dev/null 2>"$tmp/err"; then
       ok "example accepted: $line"
     else
