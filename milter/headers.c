@@ -68,12 +68,14 @@ static const char *const comments[SPFCHECK_RESULT_COUNT] = {
  * are never cut. */
 #define NOCAP ((size_t)-1)
 
-/* An output under construction: writes stop at cap, len keeps counting. */
+/* An output under construction: writes stop at cap, len keeps counting,
+ * so a caller learns how long the whole value would be (unlike outbuf.h,
+ * which drops what does not fit). */
 typedef struct {
     char *buf;
     size_t cap;
     size_t len;
-} outbuf;
+} sizing_buf;
 
 /* A source value limited to a number of bytes. */
 typedef struct {
@@ -91,7 +93,7 @@ static const char *result_name(spfcheck_result r)
 }
 
 /* Appends one byte (counted even when it does not fit). */
-static void put_c(outbuf *o, char c)
+static void put_c(sizing_buf *o, char c)
 {
     if (o->len < o->cap)
         o->buf[o->len] = c;
@@ -99,7 +101,7 @@ static void put_c(outbuf *o, char c)
 }
 
 /* Appends a trusted literal. */
-static void put_s(outbuf *o, const char *s)
+static void put_s(sizing_buf *o, const char *s)
 {
     while (*s)
         put_c(o, *s++);
@@ -185,7 +187,7 @@ static bool is_token_char(unsigned char c)
 }
 
 /* Writes a piece as a quoted-string; a cut piece ends in "...". */
-static void put_quoted(outbuf *o, piece v)
+static void put_quoted(sizing_buf *o, piece v)
 {
     put_c(o, '"');
     for (size_t i = 0; i < v.n; i++) {
@@ -200,7 +202,7 @@ static void put_quoted(outbuf *o, piece v)
 }
 
 /* Writes a piece as comment text: nothing in it can close the comment. */
-static void put_comment_text(outbuf *o, piece v)
+static void put_comment_text(sizing_buf *o, piece v)
 {
     for (size_t i = 0; i < v.n; i++) {
         char c = clean((unsigned char)v.p[i]);
@@ -213,7 +215,7 @@ static void put_comment_text(outbuf *o, piece v)
 }
 
 /* Writes a Received-SPF value: a safe dot-atom bare, else quoted. */
-static void put_kv_value(outbuf *o, const char *s, size_t cap)
+static void put_kv_value(sizing_buf *o, const char *s, size_t cap)
 {
     piece v = take(s, cap);
     if (!v.cut && is_safe_dot_atom(v.p, v.n)) {
@@ -225,7 +227,7 @@ static void put_kv_value(outbuf *o, const char *s, size_t cap)
 }
 
 /* Writes one "key=value" of Received-SPF, with its separator. */
-static void put_kv(outbuf *o, bool *first, const char *key, const char *s,
+static void put_kv(sizing_buf *o, bool *first, const char *key, const char *s,
                    size_t cap)
 {
     if (s == NULL)
@@ -239,7 +241,7 @@ static void put_kv(outbuf *o, bool *first, const char *key, const char *s,
 
 /* Writes the Received-SPF value with every outside value limited to cap
  * bytes. */
-static void render_received(const headers_spf *f, size_t cap, outbuf *o)
+static void render_received(const headers_spf *f, size_t cap, sizing_buf *o)
 {
     unsigned r = (unsigned)f->result < SPFCHECK_RESULT_COUNT
                      ? (unsigned)f->result
@@ -281,7 +283,7 @@ static void render_received(const headers_spf *f, size_t cap, outbuf *o)
 }
 
 /* Writes the smtp.mailfrom pvalue: local@domain, domain, or quoted. */
-static void put_mailfrom(outbuf *o, const char *s, size_t cap)
+static void put_mailfrom(sizing_buf *o, const char *s, size_t cap)
 {
     const char *at = strrchr(s, '@');
     const char *dom = at ? at + 1 : s;
@@ -302,7 +304,7 @@ static void put_mailfrom(outbuf *o, const char *s, size_t cap)
 }
 
 /* Writes the smtp.helo pvalue: a domain-name bare, else quoted. */
-static void put_helo(outbuf *o, const char *s, size_t cap)
+static void put_helo(sizing_buf *o, const char *s, size_t cap)
 {
     piece v = take(s, cap);
     if (!v.cut && is_domain_name(v.p, v.n)) {
@@ -314,7 +316,7 @@ static void put_helo(outbuf *o, const char *s, size_t cap)
 }
 
 /* Writes the authserv-id (never cut): a token bare, else quoted. */
-static void put_authserv_id(outbuf *o, const char *id)
+static void put_authserv_id(sizing_buf *o, const char *id)
 {
     size_t n = strlen(id);
     bool token = n > 0;
@@ -335,7 +337,7 @@ typedef struct {
 
 /* Writes the Authentication-Results value with identities limited to cap
  * bytes. */
-static void render_ar(const ar_input *in, size_t cap, outbuf *o)
+static void render_ar(const ar_input *in, size_t cap, sizing_buf *o)
 {
     put_authserv_id(o, in->id);
     if (in->mail == NULL && in->helo == NULL) {
@@ -365,22 +367,22 @@ static void render_ar(const ar_input *in, size_t cap, outbuf *o)
 }
 
 /* A renderer: writes one header value with values limited to cap. */
-typedef void (*renderer)(const void *ctx, size_t cap, outbuf *o);
+typedef void (*renderer)(const void *ctx, size_t cap, sizing_buf *o);
 
 /* Adapts render_received to the renderer type. */
-static void received_renderer(const void *ctx, size_t cap, outbuf *o)
+static void received_renderer(const void *ctx, size_t cap, sizing_buf *o)
 {
     render_received(ctx, cap, o);
 }
 
 /* Adapts render_ar to the renderer type. */
-static void ar_renderer(const void *ctx, size_t cap, outbuf *o)
+static void ar_renderer(const void *ctx, size_t cap, sizing_buf *o)
 {
     render_ar(ctx, cap, o);
 }
 
 /* Renders with value limit cap; true when the result fits. */
-static bool render_fits(renderer fn, const void *ctx, size_t cap, outbuf *o)
+static bool render_fits(renderer fn, const void *ctx, size_t cap, sizing_buf *o)
 {
     o->len = 0;
     fn(ctx, cap, o);
@@ -393,7 +395,7 @@ static bool fit(renderer fn, const void *ctx, char *out, size_t outlen,
 {
     size_t limit =
         outlen - 1 < HEADERS_VALUE_MAX ? outlen - 1 : HEADERS_VALUE_MAX;
-    outbuf o = {out, limit, 0};
+    sizing_buf o = {out, limit, 0};
     if (!render_fits(fn, ctx, limit, &o)) {
         size_t lo = 0, hi = limit;
         if (!render_fits(fn, ctx, lo, &o))
