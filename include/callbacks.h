@@ -10,6 +10,7 @@
 #define SPFGATE_CALLBACKS_H
 
 #include <libmilter/mfapi.h>
+#include <stdbool.h>
 
 #include "settings.h"
 
@@ -22,6 +23,11 @@ void callbacks_set_settings(settings *cfg);
 
 /* A new reference to the settings of new connections, or NULL. */
 settings *callbacks_settings(void);
+
+/* Tells whether the milter socket is TCP (before smfi_main): over TCP
+ * every step is answered, over a unix socket the steps spfgate never
+ * refuses at go unanswered when the MTA agrees. */
+void callbacks_set_tcp(bool tcp);
 
 /* Drops the current settings (at exit). */
 void callbacks_shutdown(void);

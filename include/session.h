@@ -50,7 +50,11 @@ typedef struct {
     char *authserv_id;   /* settings' or the MTA's {j} */
     bool helo_evaluated; /* helo_outcome is for `helo` */
     spfcheck_outcome helo_outcome;
-    unsigned messages; /* transactions so far */
+    unsigned long noreply;      /* SMFIP_NR_* steps negotiated: no answer */
+    bool connected;             /* the connect step was seen */
+    const char *deferred_error; /* a failure at a step without an answer,
+                                   answered at the next MAIL */
+    unsigned messages;          /* transactions so far */
     session_message msg;
 } session;
 

@@ -387,6 +387,7 @@ static void start_milter(const settings *cfg)
               cfg->socket);
     umask(old);
     socket_permissions(cfg);
+    callbacks_set_tcp(path == NULL);
     if (path == NULL)
         tcp_nodelay();
 }

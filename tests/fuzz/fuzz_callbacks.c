@@ -16,7 +16,9 @@
  * SMFIS_TEMPFAIL) always comes with a reply whose class matches it, and a
  * reply is never set without a refusal; a verdict of tempfail is given
  * at MAIL FROM itself; no recipient that is not an exception is accepted
- * while a refusal is carried from MAIL FROM.
+ * while a refusal is carried from MAIL FROM; no reply at all
+ * (SMFIS_NOREPLY) only at a step negotiated to go unanswered, and never
+ * with a reply set.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -99,11 +101,22 @@ static char *arg(args *a)
     return s;
 }
 
-/* Checks the outcome of one callback. */
-static void check_outcome(SMFICTX *ctx, sfsistat rc, const char *what)
+/* The steps negotiated to go unanswered (SMFIP_NR_*) on this context;
+ * like libmilter, kept until the context ends. */
+static unsigned long negotiated;
+
+/* Checks the outcome of one callback at a step whose no-reply flag is
+ * nr_bit (0: the step is always answered). */
+static void check_outcome(SMFICTX *ctx, sfsistat rc, const char *what,
+                          unsigned long nr_bit)
 {
     const fake_calls *c = &ctx->calls;
-    if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL) {
+    if (rc == SMFIS_NOREPLY) {
+        FUZZ_CHECK(nr_bit != 0 && (negotiated & nr_bit) != 0,
+                   "%s: no reply, but the MTA waits for one", what);
+        FUZZ_CHECK(!c->reply_set, "%s: reply %d set but not sent", what,
+                   c->reply_code);
+    } else if (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL) {
         FUZZ_CHECK(c->reply_set, "%s: %s without a reply", what,
                    rc == SMFIS_REJECT ? "reject" : "tempfail");
         FUZZ_CHECK(c->reply_code / 100 == (rc == SMFIS_REJECT ? 5 : 4),
@@ -139,6 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&ctx, 0, sizeof ctx);
     ctx.macro_j = (script[0] & 0x40) ? NULL : "mx.example.net";
     ctx.macro_i = "4AbCdEf";
+    negotiated = 0;
+    bool connected = false;
 
     for (size_t i = 1; i < steps; i++) {
         unsigned op = script[i] & 15, var = script[i] >> 4;
@@ -163,18 +178,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             /* libmilter closes a connection before it reuses the
              * context for the next one (SMFIC_QUIT_NC). */
-            if (ctx.priv != NULL)
+            if (connected)
                 (void)f->xxfi_close(&ctx);
+            connected = true;
             fake_calls_reset(&ctx, REPLIES_STAGE_CONNECT, false);
             rc = f->xxfi_connect(&ctx, arg(&a), sa);
-            check_outcome(&ctx, rc, "connect");
+            check_outcome(&ctx, rc, "connect", SMFIP_NR_CONN);
             break;
         }
         case 1:
         case 2: /* HELO */
             fake_calls_reset(&ctx, REPLIES_STAGE_HELO, false);
             rc = f->xxfi_helo(&ctx, (var & 1) ? NULL : arg(&a));
-            check_outcome(&ctx, rc, "helo");
+            check_outcome(&ctx, rc, "helo", SMFIP_NR_HELO);
             break;
         case 3:
         case 4: { /* MAIL FROM */
@@ -184,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ctx.calls.ar_headers = 0;
             fake_calls_reset(&ctx, REPLIES_STAGE_MAIL, false);
             rc = f->xxfi_envfrom(&ctx, (var & 4) ? NULL : argv);
-            check_outcome(&ctx, rc, "envfrom");
+            check_outcome(&ctx, rc, "envfrom", 0);
             const session *ss = ctx.priv;
             if (ss != NULL && ss->msg.active &&
                 ss->msg.check.verdict.action == SETTINGS_TEMPFAIL)
@@ -197,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *argv[2] = {arg(&a), NULL};
             fake_calls_reset(&ctx, REPLIES_STAGE_RCPT, false);
             rc = f->xxfi_envrcpt(&ctx, (var == 15) ? NULL : argv);
-            check_outcome(&ctx, rc, "envrcpt");
+            check_outcome(&ctx, rc, "envrcpt", 0);
             const session *ss = ctx.priv;
             if (rc == SMFIS_CONTINUE && ss != NULL && ss->msg.active &&
                 ss->msg.carried &&
@@ -211,7 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 7: /* DATA */
             fake_calls_reset(&ctx, REPLIES_STAGE_DATA, false);
             rc = f->xxfi_data(&ctx);
-            check_outcome(&ctx, rc, "data");
+            check_outcome(&ctx, rc, "data", SMFIP_NR_DATA);
             break;
         case 8:
         case 9: { /* a header */
@@ -225,25 +241,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ctx.calls.ar_headers++;
             fake_calls_reset(&ctx, REPLIES_STAGE_EOM, false);
             rc = f->xxfi_header(&ctx, (char *)name, arg(&a));
-            check_outcome(&ctx, rc, "header");
+            check_outcome(&ctx, rc, "header", SMFIP_NR_HDR);
             break;
         }
         case 10:
         case 11: /* end of message */
             fake_calls_reset(&ctx, REPLIES_STAGE_EOM, true);
             rc = f->xxfi_eom(&ctx);
-            check_outcome(&ctx, rc, "eom");
+            check_outcome(&ctx, rc, "eom", 0);
             ctx.calls.ar_headers = 0;
             break;
         case 12: /* abort */
             fake_calls_reset(&ctx, REPLIES_STAGE_EOM, false);
             rc = f->xxfi_abort(&ctx);
-            check_outcome(&ctx, rc, "abort");
+            check_outcome(&ctx, rc, "abort", 0);
             ctx.calls.ar_headers = 0;
             break;
         case 13: /* close */
             fake_calls_reset(&ctx, REPLIES_STAGE_CONNECT, false);
             rc = f->xxfi_close(&ctx);
+            connected = false;
             FUZZ_CHECK(rc == SMFIS_CONTINUE, "close: %d", (int)rc);
             FUZZ_CHECK(ctx.priv == NULL, "close kept the session");
             break;
@@ -252,8 +269,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned long f0 = (var & 1) ? 0x1ff : SMFIF_ADDHDRS;
             rc =
                 f->xxfi_negotiate(&ctx, f0, 0x1fffff, 0, 0, &p0, &p1, &p2, &p3);
-            if (rc == SMFIS_CONTINUE)
+            if (rc == SMFIS_CONTINUE) {
                 FUZZ_CHECK((p0 & ~f0) == 0, "asked for actions not offered");
+                FUZZ_CHECK((p1 & ~0x1fffffUL) == 0,
+                           "asked for protocol steps not offered");
+                negotiated =
+                    p1 & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+                          SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN |
+                          SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY);
+            }
             break;
         }
         default: /* a new authserv-id from the MTA */

@@ -69,7 +69,7 @@ for v in \
   case $i in 1|2|3) refused='expect continue' ;; *) refused='expect reply 550 5.7.23' ;; esac
   cat >"$T_DIR/h$i.script" <<EOF
 connect client.example 192.0.2.10
-expect continue
+expect noreply
 helo "$v"
 mail <alice@pass.example>
 rcpt <bob@local.example>
