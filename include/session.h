@@ -61,6 +61,9 @@ typedef struct {
 /* A new session holding a reference to cfg. NULL when out of memory. */
 session *session_new(settings *cfg);
 
+/* The number of sessions alive (made and not yet freed). */
+unsigned session_live(void);
+
 /* Frees the session and all it owns. Accepts NULL. */
 void session_free(session *ss);
 

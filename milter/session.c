@@ -11,6 +11,7 @@
 #include "session.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,20 @@ static int keep(char **slot, const char *value)
     return 0;
 }
 
+/* Sessions alive in the process. */
+static atomic_uint live_sessions;
+
+unsigned session_live(void)
+{
+    return atomic_load(&live_sessions);
+}
+
 session *session_new(settings *cfg)
 {
     session *ss = calloc(1, sizeof *ss);
     if (ss == NULL)
         return NULL;
+    atomic_fetch_add(&live_sessions, 1);
     ss->cfg = settings_ref(cfg);
     strcpy(ss->client_ip, "unknown");
     if (cfg->authserv_id != NULL &&
@@ -58,6 +68,7 @@ void session_free(session *ss)
     free(ss->authserv_id);
     settings_unref(ss->cfg);
     free(ss);
+    atomic_fetch_sub(&live_sessions, 1);
 }
 
 void session_set_client(session *ss, const char *name,

@@ -47,6 +47,16 @@ int smfi_setpriv(SMFICTX *ctx, void *priv)
     return MI_SUCCESS;
 }
 
+int smfi_setsymlist(SMFICTX *ctx, int stage, char *macros)
+{
+    (void)ctx;
+    /* libmilter refuses other stages and empty lists. */
+    FUZZ_CHECK(stage >= SMFIM_FIRST && stage <= SMFIM_LAST,
+               "macro list for stage %d", stage);
+    FUZZ_CHECK(macros != NULL && *macros != '\0', "empty macro list");
+    return MI_SUCCESS;
+}
+
 char *smfi_getsymval(SMFICTX *ctx, char *name)
 {
     if (strcmp(name, "j") == 0 || strcmp(name, "{j}") == 0)
