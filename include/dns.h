@@ -43,6 +43,10 @@ typedef struct {
     unsigned records;         /* SPF records fetched */
     bool deadline_hit;        /* a lookup was refused or ran past the
                                  deadline */
+    /* The earliest time (CLOCK_MONOTONIC seconds) an answer used so far
+     * leaves the DNS cache; 0 once an answer was used that the cache did
+     * not keep. A result may be reused until then (spfcache.h). */
+    time_t valid_until;
     /* The first TXT lookup of top_domain: its outcome (a netdb h_errno
      * value, -1 before it happened) and how many "v=spf1" records it
      * returned. Lets the caller tell a missing record, a temporary

@@ -43,6 +43,8 @@ typedef struct {
     bool no_cache;        /* cache nothing (dns_cache_size = 0) */
     unsigned negative_ttl_max_ms; /* cap on NXDOMAIN/NODATA caching (RFC
                                      2308), 0: 300000 */
+    bool no_result_cache; /* evaluate every time, even when the DNS cache
+                             still holds every answer (spfcache.h) */
 } spfcheck_options;
 
 /* One evaluation's input. Strings are borrowed for the call. */

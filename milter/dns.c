@@ -275,6 +275,7 @@ void dns_eval_begin(dns_eval *ev, unsigned deadline_ms, const char *top_domain)
     }
     ev->top_domain = top_domain;
     ev->top_herrno = -1;
+    ev->valid_until = (time_t)ev->deadline.tv_sec + 3600 * 24;
     cur_eval = ev;
 }
 
@@ -452,9 +453,10 @@ const char *dns_herrno_name(int herrno)
     }
 }
 
-/* Asks the name servers (the cache had no answer). */
+/* Asks the name servers (the cache had no answer); *expires: when the
+ * answer leaves the cache, 0 when it was not kept. */
 static SPF_dns_rr_t *resolve(SPF_dns_server_t *srv, dns_eval *ev,
-                             const char *domain, ns_type type)
+                             const char *domain, ns_type type, time_t *expires)
 {
     SPF_dns_rr_t *rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
     if (rr == NULL)
@@ -512,7 +514,7 @@ static SPF_dns_rr_t *resolve(SPF_dns_server_t *srv, dns_eval *ev,
     if (ev != NULL && rr->herrno == TRY_AGAIN)
         ev->tempfails++;
     else
-        dns_cache_put(domain, type, rr);
+        *expires = dns_cache_put(domain, type, rr);
     return rr;
 }
 
@@ -541,10 +543,13 @@ SPF_dns_rr_t *dns_query_rr(SPF_dns_server_t *srv, const char *domain,
     struct timespec t0;
     if (trace_fn != NULL)
         clock_gettime(CLOCK_MONOTONIC, &t0);
-    rr = dns_cache_get(domain, type);
+    time_t expires = 0;
+    rr = dns_cache_get(domain, type, &expires);
     bool cached = rr != NULL;
     if (rr == NULL)
-        rr = resolve(srv, ev, domain, type);
+        rr = resolve(srv, ev, domain, type, &expires);
+    if (ev != NULL && expires < ev->valid_until)
+        ev->valid_until = expires;
     if (trace_fn != NULL)
         trace(domain, type, rr, cached, &t0);
     return rr;

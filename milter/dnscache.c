@@ -169,7 +169,7 @@ static bool ensure_table(void)
 }
 
 /* A copy of a live cached answer, or NULL. */
-SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type)
+SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type, time_t *expires)
 {
     SPF_dns_rr_t *copy = NULL;
     time_t now = now_s();
@@ -193,6 +193,7 @@ SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type)
             } else {
                 lru_unlink(e);
                 lru_push(e);
+                *expires = e->expires;
             }
             break;
         }
@@ -207,7 +208,7 @@ SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type)
 }
 
 /* Keeps a copy of an answer for its TTL (see the file header). */
-void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
+time_t dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
 {
     time_t ttl;
     pthread_mutex_lock(&lock);
@@ -215,25 +216,25 @@ void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
     time_t neg_max = neg_ttl_max;
     pthread_mutex_unlock(&lock);
     if (!on)
-        return;
+        return 0;
     if (rr->herrno == NETDB_SUCCESS && rr->num_rr > 0)
         ttl = rr->ttl < DNS_CACHE_MAX_TTL ? rr->ttl : DNS_CACHE_MAX_TTL;
     else if (rr->herrno == HOST_NOT_FOUND || rr->herrno == NO_DATA)
         ttl = rr->ttl < neg_max ? rr->ttl : neg_max;
     else
-        return;
+        return 0;
     if (ttl <= 0)
-        return;
+        return 0;
     size_t len = strlen(name);
     centry *e = malloc(sizeof(*e) + len + 1);
     if (e == NULL)
-        return;
+        return 0;
     e->rr = NULL;
     if (SPF_dns_rr_dup(&e->rr, (SPF_dns_rr_t *)rr) != SPF_E_SUCCESS) {
         if (e->rr != NULL)
             SPF_dns_rr_free(e->rr);
         free(e);
-        return;
+        return 0;
     }
     memcpy(e->name, name, len + 1);
     e->type = type;
@@ -243,7 +244,7 @@ void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
     if (buckets == NULL || max_entries == 0) { /* set up again meanwhile */
         pthread_mutex_unlock(&lock);
         entry_free(e);
-        return;
+        return 0;
     }
     size_t b = bucket_of(name, type);
     /* an older copy of the same answer goes */
@@ -263,7 +264,9 @@ void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr)
     buckets[b] = e;
     lru_push(e);
     n_entries++;
+    time_t expires = e->expires;
     pthread_mutex_unlock(&lock);
+    return expires;
 }
 
 /* Drops every cached answer. */

@@ -42,13 +42,16 @@ typedef struct {
 int dns_parse_answer(const unsigned char *msg, int len, const char *qname,
                      ns_type type, SPF_dns_rr_t *rr, dns_parsed *pr);
 
-/* A copy of a cached answer for name and type, or NULL (dnscache.c). */
-SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type);
+/* A copy of a cached answer for name and type, or NULL (dnscache.c); on a
+ * hit *expires is when the answer leaves the cache (CLOCK_MONOTONIC
+ * seconds). */
+SPF_dns_rr_t *dns_cache_get(const char *name, ns_type type, time_t *expires);
 
 /* Keeps a copy of an answer for its TTL; a negative answer (rr->ttl: its
  * SOA's negative TTL) for at most dns_negative_ttl_max; temporary failures
- * never. */
-void dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr);
+ * never. Returns when the copy leaves the cache (CLOCK_MONOTONIC seconds),
+ * 0 when none was kept. */
+time_t dns_cache_put(const char *name, ns_type type, const SPF_dns_rr_t *rr);
 
 /* The negative-caching TTL of a DNS message (RFC 2308 section 5: the lower
  * of the TTL and the MINIMUM field of the SOA in the authority section),

@@ -36,6 +36,7 @@
 #include "dns.h"
 #include "dnslayer.h"
 #include "log.h"
+#include "spfcache.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -128,6 +129,9 @@ int spfcheck_init(const spfcheck_options *opt, char *err, size_t errlen)
                     : opt->cache_size != 0 ? opt->cache_size
                                            : 10000,
                     neg_ms / 1000);
+    /* Results rest on cached answers: no DNS cache, no result cache. */
+    spfcache_setup(
+        opt->no_cache || opt->no_result_cache ? 0 : SPFCACHE_DEFAULT_SLOTS);
 
     SPF_dns_server_t *dns = dns_layer_new();
     if (dns == NULL) {
@@ -160,6 +164,7 @@ void spfcheck_shutdown(void)
         SPF_dns_free(dns_layer);
     dns_layer = NULL;
     dns_thread_cleanup();
+    spfcache_shutdown();
     dns_cache_clear();
 }
 
@@ -369,6 +374,38 @@ static const char *pick_identity(const spfcheck_query *q, spfcheck_outcome *out,
     return NULL;
 }
 
+/* The result cache's key for a query: the client address, the HELO name
+ * and the identity evaluated (the sender, or postmaster@HELO), everything
+ * besides DNS answers a result depends on (RFC 7208 macros included,
+ * except %{t}, which only explanations use; those are not kept). The
+ * HELO identity and a null sender share entries: both evaluate
+ * postmaster@HELO. False when there is no usable address or it does not
+ * fit. */
+static bool cache_key(const spfcheck_query *q, const char *env_from, char *key,
+                      size_t size)
+{
+    char ip[INET6_ADDRSTRLEN];
+    const struct sockaddr *sa = q->client;
+    if (sa == NULL)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip,
+                  sizeof ip);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a =
+            &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], ip, sizeof ip);
+        else
+            inet_ntop(AF_INET6, a, ip, sizeof ip);
+    } else {
+        return false;
+    }
+    int n =
+        snprintf(key, size, "%s|%s|%s", ip, q->helo ? q->helo : "", env_from);
+    return n > 0 && (size_t)n < size;
+}
+
 /* Evaluates one identity into out (never fails as a call). */
 void spfcheck_eval(const spfcheck_query *q, spfcheck_outcome *out)
 {
@@ -387,6 +424,12 @@ void spfcheck_eval(const spfcheck_query *q, spfcheck_outcome *out)
     if (server == NULL) {
         out->result = SPFCHECK_TEMPERROR;
         copy_clean(out->problem, sizeof(out->problem), "SPF not initialised");
+        return;
+    }
+    char key[1600];
+    bool keyed = cache_key(q, env_from, key, sizeof key);
+    if (keyed && spfcache_get(key, out)) {
+        out->elapsed_ms = ms_since(&t0);
         return;
     }
     SPF_request_t *req = SPF_request_new(server);
@@ -444,4 +487,8 @@ void spfcheck_eval(const spfcheck_query *q, spfcheck_outcome *out)
     SPF_request_free(req);
     out->dns_queries = ev.queries;
     out->elapsed_ms = ms_since(&t0);
+    if (keyed && out->result != SPFCHECK_TEMPERROR && !ev.deadline_hit &&
+        ev.tempfails == 0 && out->explanation[0] == '\0' &&
+        ev.valid_until > spfcache_now())
+        spfcache_put(key, out, ev.valid_until);
 }

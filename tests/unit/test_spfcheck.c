@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "dns.h"
+#include "spfcache.h"
 #include "spfcheck.h"
 
 static const char zone_text[] =
@@ -107,7 +108,8 @@ static const char zone_text[] =
     "n12.test TXT \"v=spf1 include:n13.test -all\"\n"
     "n13.test TXT \"v=spf1 ip4:192.0.2.1 -all\"\n"
     "neg.test 5 SOA 2\n"
-    "neg60.test 60 SOA 60\n";
+    "neg60.test 60 SOA 60\n"
+    "short.test 2 TXT \"v=spf1 ip4:192.0.2.1 -all\"\n";
 
 /* Writes a TXT record of 100 ip4: terms (198.51.100.1 to .100) ending in
  * -all for ip100.test: a long record, split into strings, sent over TCP. */
@@ -215,7 +217,9 @@ static void stop_dns(void)
         unlink(zone_path);
 }
 
-/* Starts spfcheck with the given timeouts against testdns. */
+/* Starts spfcheck with the given timeouts against testdns; the result
+ * cache only for its own tests (the others count DNS queries). */
+static bool with_results;
 static int init_with(unsigned query_ms, unsigned deadline_ms)
 {
     const char *servers[] = {server};
@@ -223,7 +227,8 @@ static int init_with(unsigned query_ms, unsigned deadline_ms)
                           .n_servers = 1,
                           .query_timeout_ms = query_ms,
                           .deadline_ms = deadline_ms,
-                          .receiver = "mx.local"};
+                          .receiver = "mx.local",
+                          .no_result_cache = !with_results};
     char err[128];
     if (spfcheck_init(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "spfcheck_init: %s\n", err);
@@ -260,7 +265,8 @@ static int init_cache(unsigned size, unsigned negative_ttl_max_ms)
                           .deadline_ms = 3000,
                           .cache_size = size,
                           .no_cache = size == 0,
-                          .negative_ttl_max_ms = negative_ttl_max_ms};
+                          .negative_ttl_max_ms = negative_ttl_max_ms,
+                          .no_result_cache = true};
     char err[128];
     if (spfcheck_init(&o, err, sizeof(err)) != 0) {
         fprintf(stderr, "spfcheck_init: %s\n", err);
@@ -707,6 +713,109 @@ static void test_threads(void **state)
     assert_int_equal(thread_mismatches, 0);
 }
 
+/* Result cache hits and misses since the last call. */
+static void cache_delta(unsigned long long *hits, unsigned long long *misses)
+{
+    static unsigned long long h0, m0;
+    unsigned long long h, m;
+    spfcache_counters(&h, &m);
+    *hits = h - h0;
+    *misses = m - m0;
+    h0 = h;
+    m0 = m;
+}
+
+/* A result is kept while its DNS answers are: the same client, HELO and
+ * identity get it again without an evaluation; another client does not. */
+static void test_results_kept(void **state)
+{
+    (void)state;
+    unsigned long long h, m;
+    spfcheck_outcome o;
+    cache_delta(&h, &m);
+    eval("192.0.2.1", "h.test", "a@inc.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    cache_delta(&h, &m);
+    assert_int_equal(h, 0);
+    assert_int_equal(m, 1);
+    eval("192.0.2.1", "h.test", "a@inc.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_string_equal(o.identity, "a@inc.test");
+    assert_string_equal(o.domain, "inc.test");
+    assert_int_equal(o.dns_queries, 0);
+    cache_delta(&h, &m);
+    assert_int_equal(h, 1);
+    assert_int_equal(m, 0);
+    eval("192.0.2.2", "h.test", "a@inc.test", &o); /* another client */
+    assert_int_equal(o.result, SPFCHECK_FAIL);
+    eval("192.0.2.1", "h2.test", "a@inc.test", &o); /* another HELO */
+    eval("192.0.2.1", "h.test", "b@inc.test", &o);  /* another sender */
+    cache_delta(&h, &m);
+    assert_int_equal(h, 0);
+    assert_int_equal(m, 3);
+}
+
+/* The HELO identity and a null sender both evaluate postmaster@HELO:
+ * one result serves both, each with its own identity. */
+static void test_results_helo_shared(void **state)
+{
+    (void)state;
+    unsigned long long h, m;
+    spfcheck_outcome o;
+    cache_delta(&h, &m);
+    eval("192.0.2.10", "helo.test", NULL, &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_string_equal(o.identity, "helo.test");
+    eval("192.0.2.10", "helo.test", "", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_string_equal(o.identity, "postmaster@helo.test");
+    cache_delta(&h, &m);
+    assert_int_equal(h, 1);
+    assert_int_equal(m, 1);
+}
+
+/* Not kept: temperror, a fail with an explanation (it may hold the
+ * time); kept no longer than the shortest TTL of its answers. */
+static void test_results_not_kept(void **state)
+{
+    (void)state;
+    unsigned long long h, m;
+    spfcheck_outcome o;
+    cache_delta(&h, &m);
+    for (int i = 0; i < 2; i++) {
+        eval("192.0.2.1", "h.test", "a@sf.test", &o);
+        assert_int_equal(o.result, SPFCHECK_TEMPERROR);
+        eval("192.0.2.99", "h.test", "a@exp.test", &o);
+        assert_int_equal(o.result, SPFCHECK_FAIL);
+        assert_string_equal(o.explanation,
+                            "192.0.2.99 may not send for exp.test");
+    }
+    cache_delta(&h, &m);
+    assert_int_equal(h, 0);
+    assert_int_equal(m, 4);
+    eval("192.0.2.1", "h.test", "a@short.test", &o); /* TTL 2 s */
+    eval("192.0.2.1", "h.test", "a@short.test", &o);
+    cache_delta(&h, &m);
+    assert_int_equal(h, 1);
+    sleep_ms(2100);
+    eval("192.0.2.1", "h.test", "a@short.test", &o);
+    assert_int_equal(o.result, SPFCHECK_PASS);
+    assert_int_equal(o.dns_queries, 1); /* both caches let it go */
+    cache_delta(&h, &m);
+    assert_int_equal(h, 0);
+    assert_int_equal(m, 1);
+}
+
+/* Result cache group set-up: as the main group, with the cache. */
+static int setup_results(void **state)
+{
+    (void)state;
+    with_results = true;
+    int rc = init_with(1000, 3000);
+    with_results = false;
+    return rc;
+}
+
 /* Runs the groups: main, deadline, IPv6 name server. */
 int main(void)
 {
@@ -724,6 +833,11 @@ int main(void)
     const struct CMUnitTest no_cache_tests[] = {
         cmocka_unit_test(test_no_cache),
     };
+    const struct CMUnitTest result_tests[] = {
+        cmocka_unit_test(test_results_kept),
+        cmocka_unit_test(test_results_helo_shared),
+        cmocka_unit_test(test_results_not_kept),
+    };
     const struct CMUnitTest deadline_tests[] = {
         cmocka_unit_test(test_deadline),
     };
@@ -737,6 +851,8 @@ int main(void)
                                               setup_small_cache, teardown_main);
         failed += cmocka_run_group_tests_name("no cache", no_cache_tests,
                                               setup_no_cache, teardown_main);
+        failed += cmocka_run_group_tests_name("result cache", result_tests,
+                                              setup_results, teardown_main);
         failed += cmocka_run_group_tests_name(
             "deadline", deadline_tests, setup_deadline, teardown_deadline);
     }
