@@ -18,9 +18,10 @@
 #      record uses include, a and mx (pass), and the cache is warm. The
 #      median of 3 runs, spfgate and the null milter alternating.
 #   2. Postfix alone against Postfix + spfgate (unix socket, and TCP in
-#      the full run): a private Postfix on loopback (tests/integration/
-#      lib) delivering to smtp-sink, loaded by Postfix's smtp-source with
-#      1/10/50 sessions; msgs/s from smtp-source's wall time. Needs root
+#      the full run) and Postfix + the null milter (unix socket: the
+#      ceiling of any libmilter filter): private Postfix instances on
+#      loopback (tests/integration/lib) delivering to smtp-sink, loaded
+#      by Postfix's smtp-source with 1/10/50 sessions; msgs/s from smtp-source's wall time. Needs root
 #      (skipped otherwise). The client is 127.0.0.1, so spfgate's trusted
 #      networks exclude it and the sender's record passes it by its mx.
 #   3. cost per message: instructions (valgrind's callgrind) of spfgate for
