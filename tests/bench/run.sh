@@ -21,8 +21,8 @@
 #      the full run) and Postfix + the null milter (unix socket: the
 #      ceiling of any libmilter filter): private Postfix instances on
 #      loopback (tests/integration/lib) delivering to smtp-sink, loaded
-#      by Postfix's smtp-source with 1/10/50 sessions; msgs/s from smtp-source's wall time. Needs root
-#      (skipped otherwise). The client is 127.0.0.1, so spfgate's trusted
+#      by Postfix's smtp-source with 1/10/50 sessions; msgs/s from
+#      smtp-source's wall time. Needs root (skipped otherwise). The client is 127.0.0.1, so spfgate's trusted
 #      networks exclude it and the sender's record passes it by its mx.
 #   3. cost per message: instructions (valgrind's callgrind) of spfgate for
 #      the first message (cold cache: its DNS queries) and per message with
