@@ -4,8 +4,9 @@
  * Owns: process-wide counters (lock-free atomics, updated from any
  * connection thread): messages per SPF result, per action, replies per
  * stage and code, DNS queries, evaluation time histogram, internal
- * errors; stats_write adds the DNS cache's counters (dns.h) once
- * stats_dns_cache_source has named where they come from. Fails: never;
+ * errors; stats_write adds the DNS cache's counters (dns.h) and the
+ * SPF result cache's (spfcache.h) once the daemon has named where they
+ * come from. Fails: never;
  * counters saturate at 2^64.
  */
 #ifndef SPFGATE_STATS_H
@@ -37,6 +38,11 @@ void stats_error(void);
 /* Where stats_write reads the DNS cache's counters (dns_cache_stats; set
  * once at start, before any signal can ask for the counters). */
 void stats_dns_cache_source(void (*fn)(dns_cache_counters *));
+
+/* Where stats_write reads the SPF result cache's hits and misses
+ * (spfcache_counters; set once at start, likewise). */
+void stats_result_cache_source(void (*fn)(unsigned long long *hits,
+                                          unsigned long long *misses));
 
 /* Writes the counters as "key value" lines (one per counter). */
 void stats_write(FILE *out);

@@ -36,6 +36,7 @@
 #include "replies.h"
 #include "settings.h"
 #include "signals.h"
+#include "spfcache.h"
 #include "spfcheck.h"
 #include "stats.h"
 
@@ -343,6 +344,7 @@ static void start_spf(const settings *cfg)
     if (spfcheck_init(&opt, err, sizeof err) != 0)
         fatal(0, "cannot start the SPF evaluator: %s", err);
     stats_dns_cache_source(dns_cache_stats);
+    stats_result_cache_source(spfcache_counters);
 }
 
 /* Sets TCP_NODELAY on libmilter's listening TCP socket, which connections

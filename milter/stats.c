@@ -40,6 +40,15 @@ void stats_dns_cache_source(void (*fn)(dns_cache_counters *))
     cache_source = fn;
 }
 
+/* spfcache_counters, set by the daemon (likewise). */
+static void (*result_source)(unsigned long long *, unsigned long long *);
+
+void stats_result_cache_source(void (*fn)(unsigned long long *hits,
+                                          unsigned long long *misses))
+{
+    result_source = fn;
+}
+
 void stats_checked(spfcheck_result r, unsigned elapsed_ms, unsigned dns_queries)
 {
     if ((unsigned)r < SPFCHECK_RESULT_COUNT)
@@ -129,6 +138,14 @@ void stats_write(FILE *out)
         fprintf(out, "dns.cache_misses %llu\n", cc.misses);
         fprintf(out, "dns.cache_evictions %llu\n", cc.evictions);
         fprintf(out, "dns.cache_entries %llu\n", cc.entries);
+    }
+    void (*result_stats)(unsigned long long *, unsigned long long *) =
+        result_source;
+    if (result_stats != NULL) {
+        unsigned long long hits, misses;
+        result_stats(&hits, &misses);
+        fprintf(out, "spf.result_cache_hits %llu\n", hits);
+        fprintf(out, "spf.result_cache_misses %llu\n", misses);
     }
     fprintf(out, "errors.internal %llu\n", get(&errors));
     fprintf(out, "eval.ms_total %llu\n", get(&eval_ms_total));

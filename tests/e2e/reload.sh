@@ -91,6 +91,10 @@ pass=$(awk '$1 == "result.pass" {print $2}' "$T_DIR/stats" 2>/dev/null)
 fails=$(awk '$1 == "reply.RCPT.550" {print $2}' "$T_DIR/stats" 2>/dev/null)
 [ "${pass:-0}" -ge 3000 ] && ok "stats file: result.pass $pass" || fail "stats file: result.pass ${pass:-missing}"
 [ "${fails:-0}" -ge 3000 ] && ok "stats file: reply.RCPT.550 $fails" || fail "stats file: reply.RCPT.550 ${fails:-missing}"
+# The same clients and senders again and again: their results are reused.
+rhits=$(awk '$1 == "spf.result_cache_hits" {print $2}' "$T_DIR/stats" 2>/dev/null)
+[ "${rhits:-0}" -ge 1000 ] && ok "stats file: spf.result_cache_hits $rhits" ||
+  fail "stats file: spf.result_cache_hits ${rhits:-missing}"
 grep -q 'stats: result.pass' "$T_DIR/main.log" && ok "stats in the log" || fail "stats in the log"
 kill -TERM "$T_PID_main"; wait "$T_PID_main"; rc=$?
 [ "$rc" -eq 0 ] && ok "clean stop after the reloads" || fail "stop: exit $rc"

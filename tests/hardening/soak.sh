@@ -111,7 +111,9 @@ cat >"$T_DIR/aborted.script" <<'EOF'
 connect client.example 192.0.2.10
 helo helo.example
 mail <alice@pass.example>
+expect continue
 rcpt <bob@local.example>
+expect continue
 data
 header Subject: aborted
 abort
