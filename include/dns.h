@@ -94,7 +94,9 @@ void dns_eval_end(void);
 /* Milliseconds left before ev's deadline (0 when passed). */
 unsigned dns_eval_remaining_ms(const dns_eval *ev);
 
-/* Releases the calling thread's resolver state (also done at thread exit). */
+/* Closes the resolver states kept idle for the next lookups (at exit); a
+ * lookup still running closes its own when done. dns_setup opens the pool
+ * again. */
 void dns_thread_cleanup(void);
 
 /* Sizes the process-wide answer cache: at most `entries` answers (0: no

@@ -2,9 +2,11 @@
  * dns.c - spfgate's DNS layer under libspf2 (an SPF_dns_server_t).
  *
  * Owns: the configured name servers and query timeout (set once by
- * dns_setup), one glibc resolver state per thread (created on the thread's
- * first lookup, closed at thread exit), and the pointer to the thread's
- * current evaluation context (dns_eval). libspf2's own cache layer is not
+ * dns_setup), the glibc resolver states (one taken from a small pool for
+ * each lookup that goes to the network and put back after it, so that no
+ * thread keeps one when it ends; at most DNS_IDLE_MAX kept idle, all
+ * closed by dns_thread_cleanup), and the pointer to the thread's current
+ * evaluation context (dns_eval). libspf2's own cache layer is not
  * used: it ignores TTLs and keeps errors for half an hour.
  *
  * Each lookup: refused with TRY_AGAIN when the evaluation's deadline has
@@ -71,36 +73,34 @@ static size_t cfg_n_servers;
 static unsigned cfg_timeout_ms = 2000;
 static unsigned cfg_generation;
 
-/* One thread's resolver. */
+/* One resolver state and its answer buffer, used by one lookup at a
+ * time. */
 typedef struct {
     struct __res_state res;
     unsigned char *buf; /* DNS_MSG_MAX bytes */
     unsigned generation;
 } dns_thread;
 
+/* Idle resolver states kept for the next lookups. */
+#define DNS_IDLE_MAX 4
+
 static SPF_dns_server_t *the_layer; /* for lookups made outside libspf2 */
-static _Thread_local dns_thread *cur_thread;
 static _Thread_local dns_eval *cur_eval;
 static _Thread_local dns_trace_fn trace_fn;
 static _Thread_local void *trace_ctx;
-static pthread_key_t thread_key;
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static dns_thread *idle_states[DNS_IDLE_MAX];
+static size_t n_idle;
+static bool idle_closed; /* after dns_thread_cleanup: keep none */
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Frees one thread's resolver state. */
-static void thread_free(void *p)
+/* Closes and frees one resolver state. */
+static void thread_free(dns_thread *t)
 {
-    dns_thread *t = p;
     if (t == NULL)
         return;
     res_nclose(&t->res);
     free(t->buf);
     free(t);
-}
-
-/* Creates the key whose destructor closes a thread's resolver. */
-static void thread_key_create(void)
-{
-    (void)pthread_key_create(&thread_key, thread_free);
 }
 
 /* Parses "ADDR", "ADDR:PORT", "[V6]:PORT", "[V6]" or a bare IPv6 address. */
@@ -160,6 +160,9 @@ static int parse_server(const char *s, struct sockaddr_storage *out)
     return -1;
 }
 
+static dns_thread *state_new(void);
+static void state_put_back(dns_thread *t);
+
 /* Fixes the name servers and query timeout (see dns.h). */
 int dns_setup(const char *const *servers, size_t n_servers,
               unsigned query_timeout_ms, char *err, size_t errlen)
@@ -182,7 +185,18 @@ int dns_setup(const char *const *servers, size_t n_servers,
     cfg_timeout_ms = query_timeout_ms != 0 ? query_timeout_ms : 2000;
     cfg_generation++;
     dns_cache_clear();
-    pthread_once(&thread_key_once, thread_key_create);
+    /* The pool starts full: memory in use does not step up later as
+     * concurrent lookups first happen (the soak test's flat heap). */
+    dns_thread_cleanup();
+    pthread_mutex_lock(&idle_lock);
+    idle_closed = false;
+    pthread_mutex_unlock(&idle_lock);
+    for (int i = 0; i < DNS_IDLE_MAX; i++) {
+        dns_thread *t = state_new();
+        if (t == NULL)
+            break;
+        state_put_back(t);
+    }
     return 0;
 }
 
@@ -211,19 +225,10 @@ static int thread_set_servers(struct __res_state *res)
     return 0;
 }
 
-/* Returns the calling thread's resolver, creating it on first use. */
-static dns_thread *thread_get(void)
+/* A new resolver state for the configured servers, or NULL (logged). */
+static dns_thread *state_new(void)
 {
-    dns_thread *t = cur_thread;
-    if (t != NULL && t->generation == cfg_generation)
-        return t;
-    if (t != NULL) {
-        thread_free(t);
-        cur_thread = NULL;
-        (void)pthread_setspecific(thread_key, NULL);
-    }
-    pthread_once(&thread_key_once, thread_key_create);
-    t = calloc(1, sizeof(*t));
+    dns_thread *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
     t->buf = malloc(DNS_MSG_MAX);
@@ -239,20 +244,49 @@ static dns_thread *thread_get(void)
     }
     t->res.options &= ~(unsigned long)(RES_DNSRCH | RES_DEFNAMES);
     t->generation = cfg_generation;
-    cur_thread = t;
-    (void)pthread_setspecific(thread_key, t);
     return t;
 }
 
-/* Closes the calling thread's resolver now. */
+/* A resolver state for one lookup: an idle one, or a new one. */
+static dns_thread *state_take(void)
+{
+    for (;;) {
+        pthread_mutex_lock(&idle_lock);
+        dns_thread *t = n_idle > 0 ? idle_states[--n_idle] : NULL;
+        pthread_mutex_unlock(&idle_lock);
+        if (t == NULL)
+            return state_new();
+        if (t->generation == cfg_generation)
+            return t;
+        thread_free(t); /* made for servers no longer configured */
+    }
+}
+
+/* Puts a state back after its lookup (closed when the pool is full). */
+static void state_put_back(dns_thread *t)
+{
+    pthread_mutex_lock(&idle_lock);
+    if (!idle_closed && t->generation == cfg_generation &&
+        n_idle < DNS_IDLE_MAX) {
+        idle_states[n_idle++] = t;
+        t = NULL;
+    }
+    pthread_mutex_unlock(&idle_lock);
+    thread_free(t);
+}
+
+/* Closes the idle resolver states (at exit). */
 void dns_thread_cleanup(void)
 {
-    dns_thread *t = cur_thread;
-    cur_thread = NULL;
-    if (t != NULL) {
-        (void)pthread_setspecific(thread_key, NULL);
-        thread_free(t);
-    }
+    pthread_mutex_lock(&idle_lock);
+    size_t n = n_idle;
+    dns_thread *all[DNS_IDLE_MAX];
+    memcpy(all, idle_states, n * sizeof(all[0]));
+    n_idle = 0;
+    idle_closed = true;
+    pthread_mutex_unlock(&idle_lock);
+    for (size_t i = 0; i < n; i++)
+        thread_free(all[i]);
 }
 
 /* Milliseconds from a to b (negative when b is earlier). */
@@ -461,7 +495,7 @@ static SPF_dns_rr_t *resolve(SPF_dns_server_t *srv, dns_eval *ev,
     SPF_dns_rr_t *rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
     if (rr == NULL)
         return NULL;
-    dns_thread *t = thread_get();
+    dns_thread *t = state_take();
     if (t == NULL) {
         rr->herrno = TRY_AGAIN;
         if (ev != NULL)
@@ -504,6 +538,7 @@ static SPF_dns_rr_t *resolve(SPF_dns_server_t *srv, dns_eval *ev,
             break;
         snprintf(qname, sizeof(qname), "%s", pr.tail);
     }
+    state_put_back(t);
     if (rr->herrno != NETDB_SUCCESS)
         rr->num_rr = 0;
     rr->ttl = ttl == 0xffffffffUL ? 0 : (time_t)ttl;
