@@ -2,8 +2,10 @@
  * dns.h - spfgate's DNS layer under libspf2: resolver, deadline, counters.
  *
  * Owns: the configured name servers and per-query timeout (process-wide,
- * fixed by dns_setup before any thread runs), one resolver state per
- * thread, and the thread's current evaluation context (dns_eval), which
+ * fixed by dns_setup before any thread runs), the resolver states (one
+ * taken from a small pool for each lookup that goes to the network, at
+ * most a few kept idle), and the thread's current evaluation context
+ * (dns_eval), which
  * every lookup made by libspf2 during an evaluation reports into.
  *
  * Fails: a lookup never fails as a call; DNS errors, timeouts and a passed
@@ -97,7 +99,7 @@ unsigned dns_eval_remaining_ms(const dns_eval *ev);
 /* Closes the resolver states kept idle for the next lookups (at exit); a
  * lookup still running closes its own when done. dns_setup opens the pool
  * again. */
-void dns_thread_cleanup(void);
+void dns_states_close(void);
 
 /* Sizes the process-wide answer cache: at most `entries` answers (0: no
  * cache), negative answers kept at most negative_ttl_max_s seconds. Drops

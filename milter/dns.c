@@ -5,7 +5,7 @@
  * dns_setup), the glibc resolver states (one taken from a small pool for
  * each lookup that goes to the network and put back after it, so that no
  * thread keeps one when it ends; at most DNS_IDLE_MAX kept idle, all
- * closed by dns_thread_cleanup), and the pointer to the thread's current
+ * closed by dns_states_close), and the pointer to the thread's current
  * evaluation context (dns_eval). libspf2's own cache layer is not
  * used: it ignores TTLs and keeps errors for half an hour.
  *
@@ -79,7 +79,7 @@ typedef struct {
     struct __res_state res;
     unsigned char *buf; /* DNS_MSG_MAX bytes */
     unsigned generation;
-} dns_thread;
+} dns_state;
 
 /* Idle resolver states kept for the next lookups. */
 #define DNS_IDLE_MAX 4
@@ -88,13 +88,13 @@ static SPF_dns_server_t *the_layer; /* for lookups made outside libspf2 */
 static _Thread_local dns_eval *cur_eval;
 static _Thread_local dns_trace_fn trace_fn;
 static _Thread_local void *trace_ctx;
-static dns_thread *idle_states[DNS_IDLE_MAX];
+static dns_state *idle_states[DNS_IDLE_MAX];
 static size_t n_idle;
-static bool idle_closed; /* after dns_thread_cleanup: keep none */
+static bool idle_closed; /* after dns_states_close: keep none */
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Closes and frees one resolver state. */
-static void thread_free(dns_thread *t)
+static void state_free(dns_state *t)
 {
     if (t == NULL)
         return;
@@ -160,8 +160,8 @@ static int parse_server(const char *s, struct sockaddr_storage *out)
     return -1;
 }
 
-static dns_thread *state_new(void);
-static void state_put_back(dns_thread *t);
+static dns_state *state_new(void);
+static void state_put_back(dns_state *t);
 
 /* Fixes the name servers and query timeout (see dns.h). */
 int dns_setup(const char *const *servers, size_t n_servers,
@@ -187,12 +187,12 @@ int dns_setup(const char *const *servers, size_t n_servers,
     dns_cache_clear();
     /* The pool starts full: memory in use does not step up later as
      * concurrent lookups first happen (the soak test's flat heap). */
-    dns_thread_cleanup();
+    dns_states_close();
     pthread_mutex_lock(&idle_lock);
     idle_closed = false;
     pthread_mutex_unlock(&idle_lock);
     for (int i = 0; i < DNS_IDLE_MAX; i++) {
-        dns_thread *t = state_new();
+        dns_state *t = state_new();
         if (t == NULL)
             break;
         state_put_back(t);
@@ -201,7 +201,7 @@ int dns_setup(const char *const *servers, size_t n_servers,
 }
 
 /* Puts the configured servers into a freshly initialised resolver. */
-static int thread_set_servers(struct __res_state *res)
+static int state_set_servers(struct __res_state *res)
 {
     for (int i = 0; i < MAXNS; i++) {
         free(res->_u._ext.nsaddrs[i]);
@@ -226,9 +226,9 @@ static int thread_set_servers(struct __res_state *res)
 }
 
 /* A new resolver state for the configured servers, or NULL (logged). */
-static dns_thread *state_new(void)
+static dns_state *state_new(void)
 {
-    dns_thread *t = calloc(1, sizeof(*t));
+    dns_state *t = calloc(1, sizeof(*t));
     if (t == NULL)
         return NULL;
     t->buf = malloc(DNS_MSG_MAX);
@@ -238,8 +238,8 @@ static dns_thread *state_new(void)
         free(t);
         return NULL;
     }
-    if (cfg_n_servers > 0 && thread_set_servers(&t->res) != 0) {
-        thread_free(t);
+    if (cfg_n_servers > 0 && state_set_servers(&t->res) != 0) {
+        state_free(t);
         return NULL;
     }
     t->res.options &= ~(unsigned long)(RES_DNSRCH | RES_DEFNAMES);
@@ -247,23 +247,19 @@ static dns_thread *state_new(void)
     return t;
 }
 
-/* A resolver state for one lookup: an idle one, or a new one. */
-static dns_thread *state_take(void)
+/* A resolver state for one lookup: an idle one, or a new one. The pool
+ * holds states of the current servers only (dns_setup empties it,
+ * state_put_back refuses older ones). */
+static dns_state *state_take(void)
 {
-    for (;;) {
-        pthread_mutex_lock(&idle_lock);
-        dns_thread *t = n_idle > 0 ? idle_states[--n_idle] : NULL;
-        pthread_mutex_unlock(&idle_lock);
-        if (t == NULL)
-            return state_new();
-        if (t->generation == cfg_generation)
-            return t;
-        thread_free(t); /* made for servers no longer configured */
-    }
+    pthread_mutex_lock(&idle_lock);
+    dns_state *t = n_idle > 0 ? idle_states[--n_idle] : NULL;
+    pthread_mutex_unlock(&idle_lock);
+    return t != NULL ? t : state_new();
 }
 
 /* Puts a state back after its lookup (closed when the pool is full). */
-static void state_put_back(dns_thread *t)
+static void state_put_back(dns_state *t)
 {
     pthread_mutex_lock(&idle_lock);
     if (!idle_closed && t->generation == cfg_generation &&
@@ -272,21 +268,21 @@ static void state_put_back(dns_thread *t)
         t = NULL;
     }
     pthread_mutex_unlock(&idle_lock);
-    thread_free(t);
+    state_free(t);
 }
 
 /* Closes the idle resolver states (at exit). */
-void dns_thread_cleanup(void)
+void dns_states_close(void)
 {
     pthread_mutex_lock(&idle_lock);
     size_t n = n_idle;
-    dns_thread *all[DNS_IDLE_MAX];
+    dns_state *all[DNS_IDLE_MAX];
     memcpy(all, idle_states, n * sizeof(all[0]));
     n_idle = 0;
     idle_closed = true;
     pthread_mutex_unlock(&idle_lock);
     for (size_t i = 0; i < n; i++)
-        thread_free(all[i]);
+        state_free(all[i]);
 }
 
 /* Milliseconds from a to b (negative when b is earlier). */
@@ -378,7 +374,7 @@ static int answer_herrno(const unsigned char *msg, int len)
 /* Runs one query; returns the length of the answer received (also for
  * NXDOMAIN and NODATA, whose SOA gives the negative TTL) or -1, with
  * *herrno set. */
-static int query_once(dns_thread *t, dns_eval *ev, const char *name,
+static int query_once(dns_state *t, dns_eval *ev, const char *name,
                       ns_type type, int *herrno)
 {
     unsigned timeout_ms = cfg_timeout_ms;
@@ -495,7 +491,7 @@ static SPF_dns_rr_t *resolve(SPF_dns_server_t *srv, dns_eval *ev,
     SPF_dns_rr_t *rr = SPF_dns_rr_new_init(srv, domain, type, 0, NETDB_SUCCESS);
     if (rr == NULL)
         return NULL;
-    dns_thread *t = state_take();
+    dns_state *t = state_take();
     if (t == NULL) {
         rr->herrno = TRY_AGAIN;
         if (ev != NULL)

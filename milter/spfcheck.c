@@ -163,7 +163,7 @@ void spfcheck_shutdown(void)
     if (dns_layer != NULL)
         SPF_dns_free(dns_layer);
     dns_layer = NULL;
-    dns_thread_cleanup();
+    dns_states_close();
     spfcache_shutdown();
     dns_cache_clear();
 }

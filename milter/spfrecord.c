@@ -311,7 +311,6 @@ static int put_mech(outbuf *o, const term *t, const spfrecord_vars *v,
         outbuf_str(o, q);
         if (c == 0) {
             outbuf_str(o, "all");
-            *stop = true;
         } else {
             outbuf_str(o, k);
             outbuf_put(o, ":", 1);

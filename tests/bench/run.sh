@@ -2,7 +2,7 @@
 # run.sh - spfgate's benchmark: throughput, latency, cost per message and
 # memory, each next to a baseline measured in the same run.
 #
-#   sh tests/bench/run.sh [--quick] [BUILD_DIR]
+#   sh tests/bench/run.sh [--quick] [-h|--help] [BUILD_DIR]
 #
 # BUILD_DIR (or SPFGATE_BUILD) is a configured build tree; it is brought
 # up to date with make. Without one, the tree is configured and built in
@@ -31,8 +31,8 @@
 #   4. memory: spfgate's peak RSS (VmHWM) idle, with 50 and with 500
 #      sessions open at once (tests/bench/holder.py), and after 9000
 #      distinct sender domains went through its DNS cache.
-# --quick (CI): a few hundred messages, one run, cases 1 and 2 only;
-# finishes in under two minutes. BENCH_CASES="milter postfix cost memory"
+# --quick (CI): a few hundred messages, one run, cases 1 and 2 unless
+# BENCH_CASES says otherwise; finishes in under two minutes. BENCH_CASES="milter postfix cost memory"
 # (any of them) chooses the cases; BENCH_P_MSGS, BENCH_P_RUNS and
 # BENCH_P_SESSIONS (a list) shrink the Postfix case for quick looks.
 #
@@ -52,7 +52,7 @@ for a in "$@"; do
     -h | --help)
       sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0 ;;
-    -*) echo "usage: sh tests/bench/run.sh [--quick] [BUILD_DIR]" >&2; exit 2 ;;
+    -*) echo "usage: sh tests/bench/run.sh [--quick] [-h|--help] [BUILD_DIR]" >&2; exit 2 ;;
     *) build=$a ;;
   esac
 done

@@ -334,11 +334,16 @@ expect header Received-SPF pass
 expect continue
 quit
 EOF2
+# It logs "starting on" once its socket listens; then one run decides.
 i=0
-until "$MILTC" -s "inet:$tcp_port@127.0.0.1" -t 10 <"$T_DIR/tcp.script" >"$T_DIR/tcp.out" 2>&1 || [ $i -ge 50 ]; do
-  sleep 0.1; i=$((i + 1))
+while ! grep -q 'starting on' "$T_DIR/tcp.log" 2>/dev/null && [ $i -lt 100 ]; do
+  sleep 0.05; i=$((i + 1))
 done
-if [ $i -lt 50 ]; then ok "tcp: every step answered"; else fail "tcp: every step answered"; sed 's/^/    /' "$T_DIR/tcp.out"; fi
+if "$MILTC" -s "inet:$tcp_port@127.0.0.1" -t 10 <"$T_DIR/tcp.script" >"$T_DIR/tcp.out" 2>&1; then
+  ok "tcp: every step answered"
+else
+  fail "tcp: every step answered"; sed 's/^/    /' "$T_DIR/tcp.out"
+fi
 
 # The daemon is alive and logged one decision line per message.
 kill -0 "$T_PID_main" 2>/dev/null && ok "daemon still running" || fail "daemon still running"

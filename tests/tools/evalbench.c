@@ -11,10 +11,10 @@
  * filled by one evaluation first). Prints evaluations per second and DNS
  * queries per evaluation for both.
  *
- * Fails: exits 1 when an evaluation does not end in fail, a cold one
- * asks nothing, or a warm one sends any DNS query or misses the cache;
- * 2 on bad arguments or when spfcheck cannot start; 77 (skip) without a
- * test name server.
+ * Fails: exits 1 when an evaluation does not end in fail, the cold ones
+ * send fewer than one query each on average, or a warm one sends any DNS query
+ * or misses the cache; 2 on bad arguments or when spfcheck cannot start; 77
+ * (skip) without a test name server.
  */
 #include "config.h"
 

@@ -5,8 +5,9 @@
  * 127.0.0.1 and a free port with a zone written here, points spfcheck at
  * it, and checks a table of evaluations, the answer cache (counters,
  * LRU eviction, negative TTLs from the SOA and their cap, no cache), the
- * lookup trace, the deadline, and 8 threads
- * evaluating at once. Fails when the tool cannot be started.
+ * SPF result cache (hits, HELO sharing, what is not kept, TTL expiry),
+ * the lookup trace, the deadline, and 8 threads evaluating at once. Fails when
+ * the tool cannot be started.
  */
 #include "config.h"
 
@@ -816,7 +817,8 @@ static int setup_results(void **state)
     return rc;
 }
 
-/* Runs the groups: main, deadline, IPv6 name server. */
+/* Runs the groups: main, small cache, no cache, result cache, deadline,
+ * IPv6 name server. */
 int main(void)
 {
     const struct CMUnitTest main_tests[] = {
